@@ -1,0 +1,90 @@
+"""The CRM data model: one SQLModel entity family per table (Base → Create/Update → table → Public)."""
+
+from storage.models.campaign import (
+    Campaign,
+    CampaignCreate,
+    CampaignPublic,
+    CampaignTouch,
+    CampaignTouchPublic,
+)
+from storage.models.customer import Customer, CustomerCreate, CustomerPublic, CustomerTag, CustomerUpdate
+from storage.models.enums import (
+    NON_REVENUE_STATUSES,
+    Direction,
+    InteractionChannel,
+    InteractionKind,
+    OpportunityStage,
+    OrderChannel,
+    OrderStatus,
+    PoolAction,
+    Role,
+    TicketStatus,
+)
+from storage.models.interaction import Interaction, InteractionCreate, InteractionPublic, InteractionUpdate
+from storage.models.ledgers import AuditEntry, Coupon, DemoTruth, LoyaltyEntry, PoolHistory
+from storage.models.opportunity import Opportunity, OpportunityCreate, OpportunityPublic
+from storage.models.order import (
+    Order,
+    OrderCreate,
+    OrderLine,
+    OrderLineCreate,
+    OrderLinePublic,
+    OrderPublic,
+    OrderUpdate,
+    line_amount,
+)
+from storage.models.product import Product, ProductCreate, ProductPublic, ProductUpdate
+from storage.models.staff import StaffUser, StaffUserCreate, StaffUserPublic, StaffUserUpdate
+from storage.models.timeutil import utcnow
+
+__all__ = [
+    "NON_REVENUE_STATUSES",
+    "AuditEntry",
+    "Campaign",
+    "CampaignCreate",
+    "CampaignPublic",
+    "CampaignTouch",
+    "CampaignTouchPublic",
+    "Coupon",
+    "Customer",
+    "CustomerCreate",
+    "CustomerPublic",
+    "CustomerTag",
+    "CustomerUpdate",
+    "DemoTruth",
+    "Direction",
+    "Interaction",
+    "InteractionChannel",
+    "InteractionCreate",
+    "InteractionKind",
+    "InteractionPublic",
+    "InteractionUpdate",
+    "LoyaltyEntry",
+    "Opportunity",
+    "OpportunityCreate",
+    "OpportunityPublic",
+    "OpportunityStage",
+    "Order",
+    "OrderChannel",
+    "OrderCreate",
+    "OrderLine",
+    "OrderLineCreate",
+    "OrderLinePublic",
+    "OrderPublic",
+    "OrderStatus",
+    "OrderUpdate",
+    "PoolAction",
+    "PoolHistory",
+    "Product",
+    "ProductCreate",
+    "ProductPublic",
+    "ProductUpdate",
+    "Role",
+    "StaffUser",
+    "StaffUserCreate",
+    "StaffUserPublic",
+    "StaffUserUpdate",
+    "TicketStatus",
+    "line_amount",
+    "utcnow",
+]
