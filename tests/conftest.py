@@ -118,3 +118,9 @@ def dataset_path(*parts: str):
     if not path.exists():
         pytest.fail(f"CRM_DATASETS is set but {path} is missing")
     return path
+
+
+@pytest.fixture
+def dataset():
+    """Callable fixture: ``dataset("online_retail", "online_retail.csv.gz")`` -> Path (skip/fail as dataset_path)."""
+    return dataset_path

@@ -1,0 +1,103 @@
+"""The one list of tools.
+
+Each entry names a plain function ``fn(params: SomeParams, *, ctx: ToolContext) -> SomeResult``
+by dotted path, loaded on first use so that asking for one tool does not import
+every analytics library. Built-ins register exactly as an extension would, via
+``register``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_type_hints
+
+from pydantic import BaseModel, ValidationError
+
+from tools.context import ToolContext
+from tools.errors import InvalidArgument
+from tools.results import ToolResult
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    target: str  # "package.module:function"
+    kind: Literal["read", "write"] = "read"
+    _loaded: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def function(self) -> Callable[..., ToolResult]:
+        if "fn" not in self._loaded:
+            module_name, _, attr = self.target.partition(":")
+            self._loaded["fn"] = getattr(importlib.import_module(module_name), attr)
+        return self._loaded["fn"]
+
+    @property
+    def params_model(self) -> type[BaseModel]:
+        fn = self.function
+        first = next(iter(inspect.signature(fn).parameters))
+        return get_type_hints(fn)[first]
+
+    @property
+    def result_model(self) -> type[ToolResult]:
+        return get_type_hints(self.function)["return"]
+
+    @property
+    def description(self) -> str:
+        return inspect.getdoc(self.function) or ""
+
+    def parse(self, arguments: dict[str, Any] | BaseModel | None) -> BaseModel:
+        if isinstance(arguments, BaseModel):
+            return arguments
+        try:
+            return self.params_model.model_validate(arguments or {})
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+            raise InvalidArgument(f"invalid arguments for {self.name}: {problems}") from None
+
+    def __call__(self, arguments: dict[str, Any] | BaseModel | None = None, *, ctx: ToolContext) -> ToolResult:
+        return self.function(self.parse(arguments), ctx=ctx)
+
+
+_BUILTINS: tuple[ToolSpec, ...] = (
+    ToolSpec("find_customers", "tools.customers:find_customers"),
+    ToolSpec("customer_profile", "tools.customers:customer_profile"),
+    ToolSpec("purchase_history", "tools.orders:purchase_history"),
+    ToolSpec("order_status", "tools.orders:order_status"),
+    ToolSpec("interaction_history", "tools.interaction_history:interaction_history"),
+    ToolSpec("query_metrics", "tools.metrics:query_metrics"),
+    ToolSpec("segment_customers", "tools.segmentation:segment_customers"),
+    ToolSpec("quiet_customers", "tools.quiet:quiet_customers"),
+    ToolSpec("churn_risk", "tools.churn:churn_risk"),
+    ToolSpec("lifetime_value", "tools.clv:lifetime_value"),
+    ToolSpec("cross_sell", "tools.cross_sell:cross_sell"),
+    ToolSpec("purchase_preferences", "tools.preferences:purchase_preferences"),
+    ToolSpec("campaign_performance", "tools.campaigns:campaign_performance"),
+    ToolSpec("campaign_targets", "tools.campaigns:campaign_targets"),
+    ToolSpec("sales_pipeline", "tools.pipeline:sales_pipeline"),
+    ToolSpec("vip_report", "tools.reports:vip_report"),
+    ToolSpec("log_interaction", "tools.actions:log_interaction", kind="write"),
+    ToolSpec("assign_customer", "tools.actions:assign_customer", kind="write"),
+)
+
+TOOLS: dict[str, ToolSpec] = {}
+
+
+def register(spec: ToolSpec) -> None:
+    if spec.name in TOOLS:
+        raise ValueError(f"tool {spec.name!r} is already registered")
+    TOOLS[spec.name] = spec
+
+
+def get_tool(name: str) -> ToolSpec:
+    try:
+        return TOOLS[name]
+    except KeyError:
+        raise InvalidArgument(f"unknown tool {name!r}", hint="known tools: " + ", ".join(sorted(TOOLS))) from None
+
+
+for _spec in _BUILTINS:
+    register(_spec)
