@@ -16,6 +16,7 @@ from integrations.cli import (
     index_commands,
     tool_command,
 )
+from integrations.cli.errors import run_cli
 
 app = typer.Typer(
     name="crm",
@@ -30,4 +31,4 @@ for module in (db_commands, demo_command, import_commands, tool_command, analyti
 
 
 def main() -> None:
-    app()
+    run_cli(app)

@@ -20,6 +20,7 @@ from storage.models.enums import (
     Role,
     TicketStatus,
 )
+from storage.models.features import CustomerFeatures, FeatureRefresh
 from storage.models.interaction import Interaction, InteractionCreate, InteractionPublic, InteractionUpdate
 from storage.models.ledgers import AuditEntry, Coupon, DemoTruth, LoyaltyEntry, PoolHistory
 from storage.models.opportunity import Opportunity, OpportunityCreate, OpportunityPublic
@@ -48,11 +49,13 @@ __all__ = [
     "Coupon",
     "Customer",
     "CustomerCreate",
+    "CustomerFeatures",
     "CustomerPublic",
     "CustomerTag",
     "CustomerUpdate",
     "DemoTruth",
     "Direction",
+    "FeatureRefresh",
     "Interaction",
     "InteractionChannel",
     "InteractionCreate",

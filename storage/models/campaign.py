@@ -1,5 +1,6 @@
-from datetime import date, datetime
+from datetime import date
 
+from pydantic import NaiveDatetime
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
@@ -34,11 +35,11 @@ class CampaignTouchBase(SQLModel):
     campaign_id: int = Field(foreign_key="campaign.id")
     customer_id: int = Field(foreign_key="customer.id", index=True)
     variant: str = Field(default="A", max_length=20)
-    sent_at: datetime
+    sent_at: NaiveDatetime
     opened: bool = False
     clicked: bool = False
     converted: bool = False
-    converted_at: datetime | None = None
+    converted_at: NaiveDatetime | None = None
     attributed_revenue: float = 0.0
 
 

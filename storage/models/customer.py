@@ -1,7 +1,8 @@
 """Customers. ``owner_id`` NULL means the customer sits in the public pool (公海)."""
 
-from datetime import date, datetime
+from datetime import date
 
+from pydantic import NaiveDatetime
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
@@ -54,8 +55,8 @@ class Customer(CustomerBase, table=True):
     __tablename__ = "customer"
 
     id: int | None = Field(default=None, primary_key=True)
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    updated_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class CustomerPublic(CustomerBase):

@@ -1,5 +1,5 @@
-from datetime import datetime
 
+from pydantic import NaiveDatetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
@@ -19,7 +19,7 @@ class InteractionBase(SQLModel):
     sentiment: float | None = Field(default=None, ge=-1, le=1, description="-1 negative .. 1 positive")
     duration_seconds: int | None = Field(default=None, ge=0)
     ticket_status: str | None = Field(default=None, max_length=20)
-    occurred_at: datetime
+    occurred_at: NaiveDatetime
     language: str | None = Field(default=None, max_length=8)
 
 
@@ -43,7 +43,7 @@ class Interaction(InteractionBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     # Bumped on every edit so the vector index can re-embed only what changed.
-    updated_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: NaiveDatetime = Field(default_factory=utcnow, index=True)
 
 
 class InteractionPublic(InteractionBase):

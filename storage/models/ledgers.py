@@ -1,7 +1,7 @@
 """Append-only ledgers: pool history, loyalty points, coupons, audit log."""
 
-from datetime import datetime
 
+from pydantic import NaiveDatetime
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
@@ -14,7 +14,7 @@ class PoolHistoryBase(SQLModel):
     from_owner_id: int | None = Field(default=None, foreign_key="staff_user.id")
     to_owner_id: int | None = Field(default=None, foreign_key="staff_user.id")
     by_user_id: int | None = Field(default=None, foreign_key="staff_user.id")
-    at: datetime = Field(default_factory=utcnow)
+    at: NaiveDatetime = Field(default_factory=utcnow)
     reason: str | None = Field(default=None, max_length=300)
 
 
@@ -29,7 +29,7 @@ class LoyaltyEntryBase(SQLModel):
     points: int = Field(description="Positive when earned, negative when spent")
     reason: str = Field(max_length=120)
     order_id: int | None = Field(default=None, foreign_key="orders.id")
-    at: datetime
+    at: NaiveDatetime
 
 
 class LoyaltyEntry(LoyaltyEntryBase, table=True):
@@ -43,9 +43,9 @@ class CouponBase(SQLModel):
     customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
     campaign_id: int | None = Field(default=None, foreign_key="campaign.id")
     discount: float = Field(default=0.1, ge=0, le=1)
-    issued_at: datetime
-    expires_at: datetime | None = None
-    redeemed_at: datetime | None = None
+    issued_at: NaiveDatetime
+    expires_at: NaiveDatetime | None = None
+    redeemed_at: NaiveDatetime | None = None
     order_id: int | None = Field(default=None, foreign_key="orders.id")
 
 
@@ -56,7 +56,7 @@ class Coupon(CouponBase, table=True):
 
 
 class AuditEntryBase(SQLModel):
-    at: datetime = Field(default_factory=utcnow, index=True)
+    at: NaiveDatetime = Field(default_factory=utcnow, index=True)
     user_id: int | None = Field(default=None, foreign_key="staff_user.id", index=True)
     channel: str | None = Field(default=None, max_length=20, description="cli | slack | web | api | system")
     action: str = Field(max_length=40, description="question | tool_call | write | export | erase | login …")

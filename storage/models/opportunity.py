@@ -1,5 +1,6 @@
-from datetime import date, datetime
+from datetime import date
 
+from pydantic import NaiveDatetime
 from sqlmodel import Field, SQLModel
 
 from storage.models.enums import OpportunityStage
@@ -13,9 +14,9 @@ class OpportunityBase(SQLModel):
     stage: str = Field(default=OpportunityStage.lead.value, max_length=20, index=True)
     amount: float = 0.0
     probability: float = Field(default=0.1, ge=0, le=1)
-    created_at: datetime
+    created_at: NaiveDatetime
     expected_close: date | None = None
-    closed_at: datetime | None = None
+    closed_at: NaiveDatetime | None = None
     outcome: str | None = Field(default=None, max_length=10, description="won | lost while closed")
 
 

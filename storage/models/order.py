@@ -7,8 +7,8 @@ Writers (demo, importers, tools) keep it equal to the sum of ``OrderLine.amount`
 Returns: the order's status becomes ``returned``; lines keep positive quantities.
 """
 
-from datetime import datetime
 
+from pydantic import NaiveDatetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
@@ -18,15 +18,15 @@ from storage.models.enums import OrderChannel, OrderStatus
 class OrderBase(SQLModel):
     external_id: str | None = Field(default=None, max_length=100, unique=True, index=True)
     customer_id: int = Field(foreign_key="customer.id")
-    ordered_at: datetime
+    ordered_at: NaiveDatetime
     channel: str = Field(default=OrderChannel.online.value, max_length=20)
     store: str | None = Field(default=None, max_length=80, description="Store name or sales region")
     status: str = Field(default=OrderStatus.paid.value, max_length=20, index=True)
-    paid_at: datetime | None = None
-    shipped_at: datetime | None = None
-    delivered_at: datetime | None = None
-    returned_at: datetime | None = None
-    cancelled_at: datetime | None = None
+    paid_at: NaiveDatetime | None = None
+    shipped_at: NaiveDatetime | None = None
+    delivered_at: NaiveDatetime | None = None
+    returned_at: NaiveDatetime | None = None
+    cancelled_at: NaiveDatetime | None = None
     carrier: str | None = Field(default=None, max_length=60)
     tracking_number: str | None = Field(default=None, max_length=80)
     campaign_id: int | None = Field(default=None, foreign_key="campaign.id", index=True)
@@ -41,10 +41,10 @@ class OrderCreate(OrderBase):
 
 class OrderUpdate(SQLModel):
     status: OrderStatus | None = None
-    shipped_at: datetime | None = None
-    delivered_at: datetime | None = None
-    returned_at: datetime | None = None
-    cancelled_at: datetime | None = None
+    shipped_at: NaiveDatetime | None = None
+    delivered_at: NaiveDatetime | None = None
+    returned_at: NaiveDatetime | None = None
+    cancelled_at: NaiveDatetime | None = None
     carrier: str | None = None
     tracking_number: str | None = None
 

@@ -1,5 +1,5 @@
-from datetime import datetime
 
+from pydantic import NaiveDatetime
 from sqlmodel import Field, SQLModel
 
 from storage.models.enums import Role
@@ -37,7 +37,7 @@ class StaffUser(StaffUserBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     password_hash: str | None = Field(default=None, max_length=300)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class StaffUserPublic(StaffUserBase):

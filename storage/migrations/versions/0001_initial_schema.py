@@ -1,15 +1,14 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-22 10:13:22.331788
+Revises:
+Create Date: 2026-11-22 10:19:06.308242
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
-
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -72,7 +71,7 @@ def upgrade() -> None:
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
-    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('staff_user', schema=None) as batch_op:
@@ -81,7 +80,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_staff_user_team'), ['team'], unique=False)
 
     op.create_table('audit_log',
-    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -124,8 +123,8 @@ def upgrade() -> None:
     sa.Column('follower_count', sa.Integer(), nullable=False),
     sa.Column('marketing_consent', sa.Boolean(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['owner_id'], ['staff_user.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -140,11 +139,11 @@ def upgrade() -> None:
     sa.Column('campaign_id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('variant', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('sent_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(), nullable=False),
     sa.Column('opened', sa.Boolean(), nullable=False),
     sa.Column('clicked', sa.Boolean(), nullable=False),
     sa.Column('converted', sa.Boolean(), nullable=False),
-    sa.Column('converted_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('converted_at', sa.DateTime(), nullable=True),
     sa.Column('attributed_revenue', sa.Float(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
@@ -176,10 +175,10 @@ def upgrade() -> None:
     sa.Column('sentiment', sa.Float(), nullable=True),
     sa.Column('duration_seconds', sa.Integer(), nullable=True),
     sa.Column('ticket_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
-    sa.Column('occurred_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(), nullable=False),
     sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
     sa.ForeignKeyConstraint(['staff_id'], ['staff_user.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -198,9 +197,9 @@ def upgrade() -> None:
     sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('amount', sa.Float(), nullable=False),
     sa.Column('probability', sa.Float(), nullable=False),
-    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('expected_close', sa.Date(), nullable=True),
-    sa.Column('closed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
     sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
@@ -216,15 +215,15 @@ def upgrade() -> None:
     op.create_table('orders',
     sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
     sa.Column('customer_id', sa.Integer(), nullable=False),
-    sa.Column('ordered_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('ordered_at', sa.DateTime(), nullable=False),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('store', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('paid_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.Column('shipped_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.Column('delivered_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.Column('returned_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.Column('cancelled_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('paid_at', sa.DateTime(), nullable=True),
+    sa.Column('shipped_at', sa.DateTime(), nullable=True),
+    sa.Column('delivered_at', sa.DateTime(), nullable=True),
+    sa.Column('returned_at', sa.DateTime(), nullable=True),
+    sa.Column('cancelled_at', sa.DateTime(), nullable=True),
     sa.Column('carrier', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True),
     sa.Column('tracking_number', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
     sa.Column('campaign_id', sa.Integer(), nullable=True),
@@ -248,7 +247,7 @@ def upgrade() -> None:
     sa.Column('from_owner_id', sa.Integer(), nullable=True),
     sa.Column('to_owner_id', sa.Integer(), nullable=True),
     sa.Column('by_user_id', sa.Integer(), nullable=True),
-    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['by_user_id'], ['staff_user.id'], ),
@@ -265,9 +264,9 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.Integer(), nullable=True),
     sa.Column('campaign_id', sa.Integer(), nullable=True),
     sa.Column('discount', sa.Float(), nullable=False),
-    sa.Column('issued_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.Column('expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.Column('redeemed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('issued_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=True),
+    sa.Column('redeemed_at', sa.DateTime(), nullable=True),
     sa.Column('order_id', sa.Integer(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
@@ -284,7 +283,7 @@ def upgrade() -> None:
     sa.Column('points', sa.Integer(), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=True),
-    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], ),

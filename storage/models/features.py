@@ -1,0 +1,84 @@
+"""The per-customer feature snapshot written by ``crm refresh``.
+
+One row per customer who has bought at least once: RFM scores and segment, value
+tier and cluster, purchase cadence, churn score and CLV. Read tools answer from it
+when it is fresh. ``FeatureRefresh`` records each refresh (what data it saw, what it
+did, how long each phase took) so the next one can be incremental.
+
+Every feature column is nullable: a phase whose inputs are missing (e.g. no churn
+model yet) leaves its columns empty rather than failing the whole snapshot.
+Datetimes are naive UTC, like ``storage.models.timeutil.utcnow``.
+"""
+
+from pydantic import NaiveDatetime
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, SQLModel
+
+
+class CustomerFeatures(SQLModel, table=True):
+    __tablename__ = "customer_features"
+    __table_args__ = (
+        Index("ix_customer_features_segment", "rfm_segment"),
+        Index("ix_customer_features_value_tier", "value_tier"),
+        Index("ix_customer_features_churn", "churn_probability"),
+        Index("ix_customer_features_clv", "clv"),
+    )
+
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True)
+    computed_at: NaiveDatetime
+    data_fingerprint: str = Field(max_length=64)
+
+    # Lifetime aggregates over revenue orders (cheap; recomputed per changed customer).
+    lifetime_spend: float | None = None
+    lifetime_orders: int | None = None
+    returned_orders: int | None = None
+
+    # RFM (tools.segmentation.compute_rfm).
+    recency_days: float | None = None
+    frequency: int | None = None
+    monetary: float | None = None
+    r_score: int | None = None
+    f_score: int | None = None
+    m_score: int | None = None
+    rfm_segment: str | None = Field(default=None, max_length=40)
+    value_tier: str | None = Field(default=None, max_length=20)
+    cluster: int | None = None
+
+    # Cadence (tools.cadence.compute_cadence).
+    first_order_at: NaiveDatetime | None = None
+    last_order_at: NaiveDatetime | None = None
+    orders: int | None = None
+    usual_gap_days: float | None = None
+    days_since_last: float | None = None
+    spend_90d: float | None = None
+    spend_prev_90d: float | None = None
+    orders_90d: int | None = None
+    orders_prev_90d: int | None = None
+
+    # Churn (tools.churn.compute_churn_scores).
+    churn_probability: float | None = None
+    churn_reasons: list[str] | None = Field(default=None, sa_column=Column(JSON))
+
+    # CLV (tools.clv.compute_clv).
+    p_alive: float | None = None
+    expected_purchases: float | None = None
+    clv: float | None = None
+
+
+class FeatureRefresh(SQLModel, table=True):
+    """One row per ``crm refresh`` run; the latest finished one describes the live snapshot."""
+
+    __tablename__ = "feature_refresh"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: NaiveDatetime
+    finished_at: NaiveDatetime | None = None
+    as_of: NaiveDatetime = Field(description="The 'now' the snapshot was computed for")
+    data_fingerprint: str = Field(max_length=64)
+    max_order_id: int = 0
+    order_count: int = 0
+    mode: str = Field(max_length=20, description="full | incremental | unchanged")
+    customers: int = 0
+    changed_customers: int = 0
+    phases: dict | None = Field(default=None, sa_column=Column(JSON), description="phase -> seconds or status")
