@@ -12,13 +12,14 @@ is byte-for-byte what the ORM would have written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import DateTime, String, Table, bindparam, func, select, update
+from sqlalchemy import Boolean, Float, Integer, Table, bindparam, func, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -48,25 +49,41 @@ def is_sqlite(conn: Connection) -> bool:
     return conn.dialect.name == "sqlite"
 
 
-def lock_for_write(conn: Connection, tables: Sequence[Table]) -> None:
-    """Take the write lock up front so ``max(id)`` cannot be raced by another writer."""
-    if not tables:
-        return
+# SQLite page cache during a bulk write (KiB): index pages of 400k-row tables stay in
+# memory instead of churning through the WAL; measured 13 s -> 8 s for Online Retail's lines.
+BULK_CACHE_KIB = 131_072
+
+
+@contextmanager
+def bulk_write(conn: Connection, tables: Sequence[Table], *, large: bool = False) -> Iterator[None]:
+    """Around one write transaction: lock first; on success sync Postgres sequences.
+
+    ``large`` (SQLite) raises the page cache for the transaction; small batches skip it,
+    since resizing the cache drops the pages it holds.
+    """
     if is_sqlite(conn):
         # pysqlite opens a deferred transaction; a no-op write upgrades it to the
-        # database-wide write lock now instead of at the first real insert.
+        # database-wide write lock now, before ``max(id)`` is read.
         conn.exec_driver_sql(f'UPDATE "{tables[0].name}" SET id = id WHERE 0')
+        if not large:
+            yield
+            return
+        previous = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            # A pragma, not transactional: put it back even when the batch fails.
+            conn.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")
         return
     names = ", ".join(f'"{t.name}"' for t in tables)
     # SHARE ROW EXCLUSIVE blocks other writers (and itself) but not readers.
     conn.exec_driver_sql(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE")
-
-
-def sync_sequences(conn: Connection, tables: Iterable[Table]) -> None:
-    """After explicit-id inserts, move Postgres sequences past the largest id (SQLite needs nothing)."""
-    if is_sqlite(conn):
-        return
+    yield
     for table in tables:
+        if "id" not in table.c:
+            continue  # e.g. customer_tag: a composite key, no sequence
+        # Explicit ids bypass the sequence; move it past the largest id so ORM inserts keep working.
         conn.exec_driver_sql(
             f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), m) "
             f'FROM (SELECT MAX(id) AS m FROM "{table.name}") s WHERE m IS NOT NULL'
@@ -82,6 +99,8 @@ def normalize(value: Any) -> Any:
     """One comparable form for a value from a file and the same value read back."""
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, float) and value != value:
+        return None  # NaN is stored as NULL
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.astimezone(UTC).replace(tzinfo=None)
     return value
@@ -91,13 +110,25 @@ def fetch_existing(
     conn: Connection, table: Table, *, key: str, keys: Sequence[Any], columns: Sequence[str]
 ) -> dict[Any, tuple[int, tuple[Any, ...]]]:
     """key -> (id, normalised values of ``columns``) for the keys already stored."""
-    found: dict[Any, tuple[int, tuple[Any, ...]]] = {}
     unique = list(dict.fromkeys(k for k in keys if k is not None))
+    if not unique:
+        return {}
+    stored = conn.execute(select(func.count()).select_from(table)).scalar() or 0
+    if stored == 0:
+        return {}  # a fresh table: nothing to look up (the common first import)
     cols = [table.c[c] for c in columns]
+    base = select(table.c.id, table.c[key], *cols)
+    found: dict[Any, tuple[int, tuple[Any, ...]]] = {}
+    if stored <= 4 * len(unique):
+        # Most of the table is wanted anyway: one scan beats hundreds of IN (...) lists.
+        wanted = set(unique)
+        for row in conn.execute(base):
+            if row[1] in wanted:
+                found[row[1]] = (row[0], tuple(normalize(v) for v in row[2:]))
+        return found
     for start in range(0, len(unique), LOOKUP_CHUNK):
         chunk = unique[start : start + LOOKUP_CHUNK]
-        stmt = select(table.c.id, table.c[key], *cols).where(table.c[key].in_(chunk))
-        for row in conn.execute(stmt):
+        for row in conn.execute(base.where(table.c[key].in_(chunk))):
             found[row[1]] = (row[0], tuple(normalize(v) for v in row[2:]))
     return found
 
@@ -114,13 +145,20 @@ def model_defaults(model: type[SQLModel], *, skip: Iterable[str]) -> dict[str, A
     return out
 
 
-def _aware(value: Any) -> Any:
-    # sqlmodel's UTCDateTime refuses naive values; importers work in naive UTC.
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
+def _plain(value: Any, *, aware: bool = False) -> Any:
+    """Enum -> its value; datetimes -> naive UTC (or aware UTC for sqlmodel's UTCDateTime, which requires it)."""
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, datetime):
+        if aware:
+            return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        if value.tzinfo is not None:
+            return value.astimezone(UTC).replace(tzinfo=None)
     return value
+
+
+def _wants_aware(col_type: Any) -> bool:
+    return type(col_type).__name__ == "UTCDateTime"
 
 
 def _processed(conn: Connection, table: Table, data: Columns) -> list[list[Any]]:
@@ -128,20 +166,28 @@ def _processed(conn: Connection, table: Table, data: Columns) -> list[list[Any]]
     out = []
     for name, values in data.items():
         col_type = table.c[name].type
+        aware = _wants_aware(col_type)
         proc = col_type.dialect_impl(dialect).bind_processor(dialect)
-        if proc is not None:
-            out.append([None if v is None else proc(_aware(v)) for v in values])
-        elif _is_text_or_time(col_type):
-            # Enum members and naive datetimes still need plain forms the driver accepts.
-            out.append([_aware(v) for v in values])
-        else:
-            out.append(values)
+        kinds = {type(v) for v in values}
+        if isinstance(col_type, Float | Integer | Boolean) and kinds <= _NUMBERS:
+            out.append(values)  # both drivers take Python numbers and bools as they are
+            continue
+        if not aware and kinds <= _DRIVER_READY:
+            # Plain str/int/float/None: only the column's own processor, if it has one.
+            out.append(_apply(proc, values))
+            continue
+        out.append(_apply(proc, [_plain(v, aware=aware) for v in values]))
     return out
 
 
-def _is_text_or_time(col_type: Any) -> bool:
-    # sqlmodel wraps String and DateTime in TypeDecorators; look through them.
-    return isinstance(col_type, String | DateTime) or isinstance(getattr(col_type, "impl", None), String | DateTime)
+_DRIVER_READY = {str, int, float, type(None)}
+_NUMBERS = {int, float, bool, type(None)}
+
+
+def _apply(proc: Any, values: list[Any]) -> list[Any]:
+    if proc is None:
+        return values
+    return [None if v is None else proc(v) for v in values]
 
 
 def insert_columns(conn: Connection, table: Table, data: Columns) -> int:
@@ -175,7 +221,11 @@ def update_rows(conn: Connection, table: Table, *, columns: Sequence[str], rows:
         .values({c: bindparam(f"v_{c}", type_=table.c[c].type) for c in columns})
     )
     # Bind names must differ from column names in an UPDATE ... SET.
-    fixed = [{("_id" if k == "_id" else f"v_{k}"): _aware(v) for k, v in row.items()} for row in rows]
+    aware = {c: _wants_aware(table.c[c].type) for c in columns}
+    fixed = [
+        {("_id" if k == "_id" else f"v_{k}"): _plain(v, aware=aware.get(k, False)) for k, v in row.items()}
+        for row in rows
+    ]
     conn.execute(stmt, fixed)
     return len(rows)
 

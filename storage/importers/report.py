@@ -72,10 +72,10 @@ class ReportBuilder:
         else:
             self.report.errors_omitted += 1
 
-    def skip_many(self, *, kind: str, reason: str, lines: list[int]) -> None:
+    def skip_many(self, *, kind: str, reason: str, lines: list[int], column: str | None = None) -> None:
         """Skip a vectorised group of rows sharing one reason (bulk importers)."""
         listed = lines[: self._room()]
-        self.report.errors.extend(RowError(line=line, reason=reason, kind=kind) for line in listed)
+        self.report.errors.extend(RowError(line=line, reason=reason, kind=kind, column=column) for line in listed)
         self.report.errors_omitted += len(lines) - len(listed)
         self.report.skipped += len(lines)
         self._reasons[kind] += len(lines)
