@@ -10,6 +10,7 @@ import typer
 
 from integrations.cli import (
     analytics_commands,
+    ask_command,
     db_commands,
     demo_command,
     import_commands,
@@ -26,7 +27,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (db_commands, demo_command, import_commands, tool_command, analytics_commands, index_commands):
+for module in (db_commands, demo_command, import_commands, tool_command, analytics_commands, index_commands,
+               ask_command):
     module.register(app)
 
 

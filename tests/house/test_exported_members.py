@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("package", ["storage", "storage.models", "tools", "assistant"])
+@pytest.mark.parametrize("package", ["storage", "storage.models", "storage.importers", "tools", "assistant"])
 def test_all_names_exist(package):
     module = importlib.import_module(package)
     assert module.__all__, f"{package} has an empty __all__"
