@@ -8,16 +8,25 @@ from pathlib import Path
 
 from tools.results import ChartSpec
 
-# Fonts that carry CJK glyphs, in order of preference; used when installed so Chinese labels are not boxes.
+# Fonts that carry CJK glyphs, in order of preference, so Chinese labels are not drawn as boxes.
 _CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Droid Sans Fallback")
+# The mplfonts wheel ships Noto Sans CJK SC, so no system font package is needed.
+_BUNDLED_CJK = ("mplfonts", "fonts/NotoSansCJKsc-Regular.otf")
 
 
 @lru_cache
 def _font_family() -> list[str]:
+    from importlib import resources
+
     from matplotlib import font_manager
 
+    try:
+        font_manager.fontManager.addfont(str(resources.files(_BUNDLED_CJK[0]).joinpath(_BUNDLED_CJK[1])))
+    except (ModuleNotFoundError, FileNotFoundError, RuntimeError):
+        pass  # fall back to whatever CJK font the system has
     names = {f.name for f in font_manager.fontManager.ttflist}
-    return [n for n in _CJK_FONTS if n in names] + ["DejaVu Sans"]
+    # DejaVu first: its Latin digits look better; matplotlib falls back per glyph to the CJK font.
+    return ["DejaVu Sans"] + [n for n in _CJK_FONTS if n in names]
 
 
 def render_chart(spec: ChartSpec, out_dir: Path) -> Path:
