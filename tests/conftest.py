@@ -27,6 +27,8 @@ def _clear_settings_caches() -> None:
         ("knowledge.settings", "get_settings"),
         ("assistant.settings", "get_settings"),
         ("integrations.settings", "get_settings"),
+        ("integrations.slack.settings", "get_settings"),
+        ("integrations.web.settings", "get_settings"),
     ):
         try:
             module = __import__(module_name, fromlist=[getter])

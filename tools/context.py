@@ -29,6 +29,9 @@ class ToolContext(BaseModel):
     now: datetime = Field(default_factory=utcnow)
     channel: str = "cli"
     database_url: str | None = None
+    # Channels with a confirm button (web, Slack) set this: write tools then only preview (dry run),
+    # and the edge runs the write itself when the user presses the button.
+    confirm_writes: bool = False
 
     @property
     def engine(self) -> Engine:

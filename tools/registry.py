@@ -59,7 +59,10 @@ class ToolSpec:
             raise InvalidArgument(f"invalid arguments for {self.name}: {problems}") from None
 
     def __call__(self, arguments: dict[str, Any] | BaseModel | None = None, *, ctx: ToolContext) -> ToolResult:
-        return self.function(self.parse(arguments), ctx=ctx)
+        params = self.parse(arguments)
+        if self.kind == "write" and ctx.confirm_writes and "dry_run" in type(params).model_fields:
+            params = params.model_copy(update={"dry_run": True})
+        return self.function(params, ctx=ctx)
 
 
 _BUILTINS: tuple[ToolSpec, ...] = (

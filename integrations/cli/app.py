@@ -15,7 +15,10 @@ from integrations.cli import (
     demo_command,
     import_commands,
     index_commands,
+    serve_command,
+    slack_command,
     tool_command,
+    users_command,
 )
 from integrations.cli.errors import run_cli
 
@@ -28,7 +31,7 @@ app = typer.Typer(
 )
 
 for module in (db_commands, demo_command, import_commands, tool_command, analytics_commands, index_commands,
-               ask_command):
+               ask_command, serve_command, users_command, slack_command):
     module.register(app)
 
 

@@ -11,7 +11,10 @@ def run_cli(app: typer.Typer) -> None:
     from storage.errors import StorageError
 
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click *returns* the code of a typer.Exit raised in a command.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

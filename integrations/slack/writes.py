@@ -1,0 +1,176 @@
+"""Writes the assistant proposed, done only when the person who asked presses Confirm.
+
+Slack turns run with ``ToolContext.confirm_writes``, so a write tool the assistant calls
+only previews (the registry forces ``dry_run``). Each successful write call becomes a
+pending write in the store and a Confirm / Cancel pair under the answer, described by
+the tool's own preview. Confirm runs the same tool through the registry with
+``dry_run=false``, as the person who clicked, who must be the person who asked. The
+state moves pending -> running -> done|failed by compare-and-set, so a double click or
+a second delivery of the click writes once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from integrations.slack.blocks import replace_write_blocks
+from integrations.slack.store import PendingWrite, SlackStore
+from storage.models import StaffUser
+from tools.context import ToolContext
+from tools.errors import ToolError
+from tools.registry import TOOLS
+
+if TYPE_CHECKING:
+    from assistant import Reply
+    from integrations.slack.turns import SlackDeps
+
+logger = logging.getLogger(__name__)
+
+_OUTCOME = {
+    "done": {"en": ":white_check_mark: Done (confirmed by <@{user}>): {summary}",
+             "zh": ":white_check_mark: 已完成（<@{user}> 确认）：{summary}"},
+    "failed": {"en": ":x: Not done: {summary}", "zh": ":x: 未完成：{summary}"},
+    "cancelled": {"en": ":heavy_multiplication_x: Cancelled by <@{user}>; nothing was written.",
+                  "zh": ":heavy_multiplication_x: <@{user}> 已取消，未写入任何内容。"},
+    "expired": {"en": ":hourglass: This proposal expired; ask again to get a fresh one.",
+                "zh": ":hourglass: 此提议已过期，请重新提问。"},
+}
+_NOTICE = {
+    "not_yours": {"en": "Only <@{owner}> can confirm or cancel this.", "zh": "只有 <@{owner}> 可以确认或取消此操作。"},
+    "handled": {"en": "This was already handled.", "zh": "此操作已处理。"},
+    "unknown": {"en": "I no longer know this proposal; please ask again.", "zh": "找不到此提议，请重新提问。"},
+}
+
+
+def describe(tool: str, args: dict[str, Any], *, lang: str = "en") -> str:
+    customer = args.get("customer")
+    if tool == "log_interaction":
+        body = str(args.get("body") or "")
+        body = body if len(body) <= 200 else body[:199] + "…"
+        if lang == "zh":
+            return f"为 {customer} 记录一条{args.get('kind', 'note')}：“{body}”"
+        return f"log a {args.get('kind', 'note')} with {customer}: “{body}”"
+    if tool == "assign_customer":
+        action = args.get("action")
+        if lang == "zh":
+            return {"claim": f"从公海认领 {customer}", "release": f"把 {customer} 释放到公海"}.get(
+                action, f"把 {customer} 分配给 {args.get('to')}")
+        return {"claim": f"claim {customer} from the public pool", "release": f"release {customer} to the public pool"}.get(
+            action, f"assign {customer} to {args.get('to')}")
+    return f"{tool} {args}"
+
+
+def propose_writes(reply: Reply, *, ctx: ToolContext, staff: StaffUser, user: str, channel: str, thread_ts: str,
+                   store: SlackStore) -> list[tuple[PendingWrite, str]]:
+    """Pending writes for this reply's write calls, each with the tool's own preview of what it will do.
+
+    ``ctx`` is the turn's context (``confirm_writes`` set), so the preview call writes nothing.
+    """
+    proposals = []
+    for call in reply.tool_calls:
+        spec = TOOLS.get(call.name)
+        if spec is None or spec.kind != "write" or call.error is not None:
+            continue
+        if not (ctx.confirm_writes or call.args.get("dry_run")):
+            continue  # done during the turn (a context without confirmation): nothing left to confirm
+        args = {k: v for k, v in call.args.items() if k != "dry_run"}
+        try:
+            preview = spec({**args, "dry_run": True}, ctx=ctx)
+        except ToolError as exc:
+            logger.info("write %s no longer previews: %s", call.name, exc)
+            continue
+        write = store.add_write(tool=call.name, args=args, staff_id=staff.id, slack_user=user, channel=channel,
+                                thread_ts=thread_ts, lang=reply.language)
+        proposals.append((write, preview.summary_for(reply.language) or describe(call.name, args, lang=reply.language)))
+    return proposals
+
+
+def confirm_write(write_id: str, *, user: str, client: WebClient, deps: SlackDeps, message: dict | None,
+                  channel: str) -> str:
+    """Run a pending write for the user who clicked Confirm. Returns the state it ended in (for logs and tests)."""
+    write = deps.store.get_write(write_id)
+    if write is None:
+        _notice(client, channel=channel, user=user, thread_ts=_thread_of(message), key="unknown")
+        return "unknown"
+    if write.slack_user != user:
+        _notice(client, channel=channel, user=user, thread_ts=write.thread_ts, key="not_yours", lang=write.lang,
+                owner=write.slack_user)
+        return "not_yours"
+    staff = deps.identity.staff_for(user, client=client)
+    if staff is None or staff.id != write.staff_id:
+        _notice(client, channel=channel, user=user, thread_ts=write.thread_ts, key="not_yours", lang=write.lang,
+                owner=write.slack_user)
+        return "not_yours"
+    if write.expired:
+        if deps.store.move_write(write.id, from_state="pending", to_state="cancelled"):
+            _show_outcome(client, write, message, _OUTCOME["expired"][write.lang].format())
+        return "expired"
+    if not deps.store.move_write(write.id, from_state="pending", to_state="running"):
+        _notice(client, channel=channel, user=user, thread_ts=write.thread_ts, key="handled", lang=write.lang)
+        return "handled"
+    state, summary = _execute(write, staff=staff, deps=deps)
+    deps.store.move_write(write.id, from_state="running", to_state=state, result=summary)
+    _show_outcome(client, write, message, _OUTCOME[state][write.lang].format(user=user, summary=summary))
+    return state
+
+
+def cancel_write(write_id: str, *, user: str, client: WebClient, deps: SlackDeps, message: dict | None,
+                 channel: str) -> str:
+    write = deps.store.get_write(write_id)
+    if write is None:
+        _notice(client, channel=channel, user=user, thread_ts=_thread_of(message), key="unknown")
+        return "unknown"
+    if write.slack_user != user:
+        _notice(client, channel=channel, user=user, thread_ts=write.thread_ts, key="not_yours", lang=write.lang,
+                owner=write.slack_user)
+        return "not_yours"
+    if not deps.store.move_write(write.id, from_state="pending", to_state="cancelled"):
+        _notice(client, channel=channel, user=user, thread_ts=write.thread_ts, key="handled", lang=write.lang)
+        return "handled"
+    _show_outcome(client, write, message, _OUTCOME["cancelled"][write.lang].format(user=user))
+    return "cancelled"
+
+
+def _execute(write: PendingWrite, *, staff: StaffUser, deps: SlackDeps) -> tuple[str, str]:
+    spec = TOOLS.get(write.tool)
+    if spec is None or spec.kind != "write":
+        return "failed", f"{write.tool} is not a write tool"
+    try:
+        result = spec({**write.args, "dry_run": False}, ctx=deps.context_for(staff))
+    except ToolError as err:
+        return "failed", str(err)
+    except Exception:  # noqa: BLE001 - the clicker gets a clear "not done"; the log keeps the traceback
+        logger.exception("confirmed write %s (%s) failed", write.id, write.tool)
+        return "failed", "an internal error stopped the write; nothing was changed"
+    return "done", result.summary_for(write.lang)
+
+
+def _show_outcome(client: WebClient, write: PendingWrite, message: dict | None, outcome: str) -> None:
+    """Swap the buttons for the outcome in the answer; if that message is out of reach, say it in the thread."""
+    if message and message.get("ts") and message.get("blocks"):
+        try:
+            client.chat_update(channel=write.channel, ts=message["ts"], text=message.get("text") or outcome,
+                               blocks=replace_write_blocks(message["blocks"], write.id, outcome))
+            return
+        except SlackApiError as exc:
+            logger.warning("could not update the proposal message: %s", exc.response.get("error"))
+    client.chat_postMessage(channel=write.channel, thread_ts=write.thread_ts, text=outcome)
+
+
+def _notice(client: WebClient, *, channel: str, user: str, thread_ts: str | None, key: str, lang: str = "en",
+            **values) -> None:
+    try:
+        client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts,
+                                  text=_NOTICE[key][lang].format(**values))
+    except SlackApiError as exc:
+        logger.warning("could not post a notice to %s: %s", user, exc.response.get("error"))
+
+
+def _thread_of(message: dict | None) -> str | None:
+    if not message:
+        return None
+    return message.get("thread_ts") or message.get("ts")
