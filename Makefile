@@ -6,6 +6,8 @@ PIP := $(VENV)/bin/pip
 CRM := $(VENV)/bin/crm
 DEMO_CUSTOMERS ?= 5000
 DEMO_TODAY ?=
+DEMO_HOST ?= 127.0.0.1
+DEMO_PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export MPLBACKEND := Agg
@@ -21,12 +23,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 install: $(VENV)/.installed
 
+# Ends serving the web chat; it prints the URL and the demo logins (Ctrl+C stops it).
 demo: install
 	$(CRM) demo --reset --customers $(DEMO_CUSTOMERS) $(if $(DEMO_TODAY),--today $(DEMO_TODAY))
-	$(CRM) refresh
+	$(CRM) refresh $(if $(DEMO_TODAY),--now $(DEMO_TODAY))
 	$(CRM) index
-	$(CRM) tool quiet_customers
-	@echo "The web chat is not built yet (see the channels issue); the demo stops after the data."
+	$(CRM) ask "which VIPs went quiet this month?" $(if $(DEMO_TODAY),--now $(DEMO_TODAY))
+	$(CRM) serve --demo-login --host $(DEMO_HOST) --port $(DEMO_PORT) $(if $(DEMO_TODAY),--now $(DEMO_TODAY))
 
 test: install
 	$(VENV)/bin/pytest -q -p no:cacheprovider

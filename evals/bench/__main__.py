@@ -15,7 +15,9 @@ SECTIONS = {
     "demo": "evals.bench.demo_bench",
     "import": "evals.bench.import_bench",
     "tools": "evals.bench.tools_bench",
+    "predictive": "evals.bench.predictive_bench",
     "knowledge": "evals.bench.knowledge_bench",
+    "web": "evals.bench.web_load_bench",
 }
 
 

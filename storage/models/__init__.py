@@ -20,7 +20,7 @@ from storage.models.enums import (
     Role,
     TicketStatus,
 )
-from storage.models.features import CustomerFeatures, FeatureRefresh
+from storage.models.features import CustomerFeatures, FeatureRefresh, MetricsRollup
 from storage.models.interaction import Interaction, InteractionCreate, InteractionPublic, InteractionUpdate
 from storage.models.ledgers import AuditEntry, Coupon, DemoTruth, LoyaltyEntry, PoolHistory
 from storage.models.opportunity import Opportunity, OpportunityCreate, OpportunityPublic
@@ -37,6 +37,7 @@ from storage.models.order import (
 from storage.models.product import Product, ProductCreate, ProductPublic, ProductUpdate
 from storage.models.staff import StaffUser, StaffUserCreate, StaffUserPublic, StaffUserUpdate
 from storage.models.timeutil import utcnow
+from storage.models.web import WebChart, WebMessage, WebPendingWrite, WebThread, WebThreadPublic
 
 __all__ = [
     "NON_REVENUE_STATUSES",
@@ -63,6 +64,7 @@ __all__ = [
     "InteractionPublic",
     "InteractionUpdate",
     "LoyaltyEntry",
+    "MetricsRollup",
     "Opportunity",
     "OpportunityCreate",
     "OpportunityPublic",
@@ -88,6 +90,11 @@ __all__ = [
     "StaffUserPublic",
     "StaffUserUpdate",
     "TicketStatus",
+    "WebChart",
+    "WebMessage",
+    "WebPendingWrite",
+    "WebThread",
+    "WebThreadPublic",
     "line_amount",
     "utcnow",
 ]
