@@ -58,6 +58,6 @@ def test_model_beats_both_baselines_out_of_time(retail, monkeypatch):
 
 
 @pytest.mark.xfail(reason="issue 3 asks for AUC >= 0.76; measured 0.739 out of time (0.741 with 5-fold CV) — not reached",
-                   strict=False)
+                   strict=True)
 def test_issue_target_auc(retail, monkeypatch):
     assert _backtest(retail, monkeypatch)["auc"] >= 0.76
