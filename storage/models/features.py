@@ -11,9 +11,17 @@ Datetimes are naive UTC, like ``storage.models.timeutil.utcnow``.
 """
 
 from pydantic import NaiveDatetime
-
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
+
+from storage.models.customer import Customer
+from storage.models.order import Order
+
+# Indexes on other tables that the read tools need; created by migration 0002.
+# customer.updated_at: tools.lookup notices any customer change with one indexed MAX().
+Index("ix_customer_updated_at", Customer.__table__.c.updated_at)
+# orders.tracking_number: order_status finds an order by its tracking number without a scan.
+Index("ix_orders_tracking_number", Order.__table__.c.tracking_number)
 
 
 class CustomerFeatures(SQLModel, table=True):
@@ -23,6 +31,7 @@ class CustomerFeatures(SQLModel, table=True):
         Index("ix_customer_features_value_tier", "value_tier"),
         Index("ix_customer_features_churn", "churn_probability"),
         Index("ix_customer_features_clv", "clv"),
+        Index("ix_customer_features_spend", "lifetime_spend"),
     )
 
     customer_id: int = Field(foreign_key="customer.id", primary_key=True)
@@ -82,3 +91,36 @@ class FeatureRefresh(SQLModel, table=True):
     customers: int = 0
     changed_customers: int = 0
     phases: dict | None = Field(default=None, sa_column=Column(JSON), description="phase -> seconds or status")
+    rollups_until: NaiveDatetime | None = Field(
+        default=None, description="metrics_rollup covers whole months before this moment (None: no rollups)"
+    )
+
+
+class MetricsRollup(SQLModel, table=True):
+    """Pre-aggregated sales per month, owner and a few dimensions (Cube-style pre-aggregations).
+
+    Written by ``crm refresh`` for complete months only; ``query_metrics`` answers whole
+    months from here and the rest from the raw tables. ``d1``..``d4`` hold the values of
+    the dimensions a rollup declares (see ``tools.metrics.rollups``).
+    """
+
+    __tablename__ = "metrics_rollup"
+    __table_args__ = (Index("ix_metrics_rollup_name_month", "rollup", "month"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rollup: str = Field(max_length=40)
+    month: str = Field(max_length=7, description="YYYY-MM")
+    owner_id: int | None = None
+    d1: str | None = Field(default=None, max_length=200)
+    d2: str | None = Field(default=None, max_length=200)
+    d3: str | None = Field(default=None, max_length=200)
+    d4: str | None = Field(default=None, max_length=200)
+    revenue: float = 0.0
+    orders: float = 0.0
+    returns: float = 0.0
+    returns_value: float = 0.0
+    placed_orders: float = 0.0
+    units: float = 0.0
+    discount_amount: float = 0.0
+    promo_revenue: float = 0.0
+    line_revenue: float = 0.0
