@@ -51,6 +51,7 @@ _LIST_WORDS = re.compile(r"\b(list|who|which|show me the|members|names)\b|名单
 _CLUSTER_WORDS = re.compile(r"cluster|k-?means|聚类|聚.{0,3}类|簇|k\s*均值", re.I)
 _TIER_BREAKDOWN = re.compile(r"value tier|tiers|vip vs|vs mid|价值分层|价值等级|分层", re.I)
 _COMPARE = re.compile(r"\bcompare[ds]? (?:to|with) (?:the )?previous\b|\bvs\.? (?:the )?previous\b|\bgrowth\b|\bchange\b|环比|增长|变化", re.I)
+_VERSUS = re.compile(r"compar|\bvs\.?\b|versus|against|对比|比较|相比|比起", re.I)
 _SHARE = re.compile(r"\bshare\b|\bsplit\b|\bproportion\b|\bpercentage\b|占比|比例|份额", re.I)
 _ASC = re.compile(r"\b(?:worst|lowest|least|bottom|smallest|weakest)\b|最差|最低|最少|垫底", re.I)
 _RANK = re.compile(r"\b(?:top|best|most|highest|biggest|largest|leading|rank|ranked|ranking)\b|最高|最多|最好|最大|排名|排行|排一下|前\s*\d|前[一二三四五六七八九十]", re.I)
@@ -102,18 +103,23 @@ def _interactions(s: Slots) -> dict[str, Any]:
             "limit": s.top_n}  # fmt: skip
 
 
+# "Customers who bought X": counted customers, not one customer's purchases.
+WHICH_CUSTOMERS = re.compile(r"\b(?:customers|clients|people|buyers) (?:who|that) (?:bought|purchased|ordered)\b"
+                              r"|\bwho (?:bought|purchased|ordered)\b|哪些客户买|谁买了|买过.{0,10}的客户|多少(?:个|位)?客户买", re.I)
+
+
 @builder("query_metrics")
 def _metrics(s: Slots) -> dict[str, Any]:
-    measures = list(s.measures) or ["revenue"]
+    measures = list(s.measures) or (["customers"] if WHICH_CUSTOMERS.search(s.text) else ["revenue"])
     filters = _metric_filters(s)
     dimensions = [d for d in s.dimensions if d not in filters and _dimension_meant(d, s, filters)]
     # Two or more values of one kind ("online, store and app", "Shanghai vs Beijing") are a comparison.
-    for kind, values in (("channel", s.channels), ("city", s.cities), ("region", s.regions), ("category", s.categories),
-                         ("brand", s.brands)):  # fmt: skip
+    for kind, values in (("channel", s.channels), ("gender", s.genders), ("city", s.cities), ("region", s.regions),
+                         ("category", s.categories), ("brand", s.brands)):  # fmt: skip
         if len(set(values)) >= 2 and kind not in dimensions:
             dimensions.append(kind)
-            if kind == "channel":
-                filters.pop("channel", None)
+            if kind in ("channel", "gender"):
+                filters.pop(kind, None)
     if s.top_n and not any(d not in _TIME_DIMS for d in dimensions):
         dimensions.append("product")
     args: dict[str, Any] = {
@@ -129,7 +135,7 @@ def _metrics(s: Slots) -> dict[str, Any]:
         args["descending"] = not _ASC.search(s.text)
         if not s.top_n and _SINGLE.search(s.text):
             args["top_n"] = 1
-    if _COMPARE.search(s.text):
+    if _COMPARE.search(s.text) or (len(s.periods) >= 2 and _VERSUS.search(s.text)):
         args["compare_previous"] = True
     if _SHARE.search(s.text):
         args["share"] = True

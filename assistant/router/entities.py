@@ -91,6 +91,7 @@ def find_mentions(text: str, *, gazetteer: Gazetteer, today: date, fuzzy: bool =
     found += _cjk_phrases(text, gazetteer)
     found += _pronouns(text)
     chosen = _non_overlapping(found)
+    chosen = _non_overlapping(chosen + _fuzzy_words(text, chosen, gazetteer))
     if fuzzy:
         chosen = _non_overlapping(chosen + _fuzzy_names(text, chosen, gazetteer))
     return chosen
@@ -101,9 +102,16 @@ _KIND_RANK = {"time": 0, "order": 1, "campaign_id": 1, "customer": 2, "staff": 3
               "loyalty": 8, "measure": 9, "dimension": 9, "channel": 9, "gender": 10, "pronoun": 11}  # fmt: skip
 
 
+def _priority(m: Mention) -> int:
+    if m.kind == "customer" and (" " in m.text.strip() or has_cjk(m.text)):
+        return 0
+    return 1 if m.kind == "time" else 2
+
+
 def _non_overlapping(found: list[Mention]) -> list[Mention]:
     # Times first: "上季度" must survive an overlapping vocabulary word; then longest, then by kind.
-    found = sorted(found, key=lambda m: (m.kind != "time", -(m.span[1] - m.span[0]), _KIND_RANK.get(m.kind, 20), m.span[0]))
+    # A full customer name outranks a month hidden in it ("April Brown").
+    found = sorted(found, key=lambda m: (_priority(m), -(m.span[1] - m.span[0]), _KIND_RANK.get(m.kind, 20), m.span[0]))
     chosen: list[Mention] = []
     for m in found:
         if all(m.span[1] <= c.span[0] or m.span[0] >= c.span[1] for c in chosen):
@@ -176,6 +184,31 @@ def _pronouns(text: str) -> list[Mention]:
         if text[max(0, m.start() - 1) : m.start()] in ("其",):
             continue
         out.append(Mention("pronoun", m[0], m.span(), m[0]))
+    return out
+
+
+_FUZZY_WORD_KINDS = ("measure", "dimension", "segment", "tier")
+
+
+def _fuzzy_words(text: str, chosen: list[Mention], gaz: Gazetteer) -> list[Mention]:
+    """Misspelt vocabulary words ("revnue", "regon"): single Latin words close to a measure or dimension."""
+    vocab = gaz.vocabulary.phrases
+    if gaz.vocabulary.fuzzy_words is None:
+        gaz.vocabulary.fuzzy_words = [k for k, meanings in vocab.items() if " " not in k and len(k) >= 4 and k.isascii()
+                                      and any(kind in _FUZZY_WORD_KINDS for kind, _ in meanings)]  # fmt: skip
+    words = gaz.vocabulary.fuzzy_words
+    taken = [m.span for m in chosen]
+    out = []
+    for t in tokens(text):
+        low = t.text.lower()
+        if len(low) < 5 or not low.isalpha() or low in lexicon.STOPWORDS_EN or low in vocab:
+            continue
+        if any(s <= t.start < e for s, e in taken):
+            continue
+        hit = process.extractOne(low, words, scorer=fuzz.ratio, score_cutoff=84)
+        if hit:
+            meanings = [m for m in vocab[hit[0]] if m[0] in _FUZZY_WORD_KINDS]
+            out.append(_meanings_to_mention(meanings, (t.start, t.end), t.text))
     return out
 
 
@@ -256,7 +289,8 @@ def guess_name_span(text: str, mentions: list[Mention]) -> tuple[int, int] | Non
     toks = [t for t in tokens(text) if free(t.start, t.end)]
     for i, t in enumerate(toks):
         strong = i > 0 and toks[i - 1].text.lower() in _STRONG_CUES
-        capital = t.text[:1].isupper() and i > 0
+        # Capitalised, but not an acronym ("CLV", "VIP", "RFM") and not a vocabulary word.
+        capital = t.text[:1].isupper() and i > 0 and not t.text.isupper()
         if (capital or strong) and _namey(t.text):
             j = i
             while j + 1 < len(toks) and j - i < 2 and _adjacent(text, toks[j], toks[j + 1]) and _namey(toks[j + 1].text) and (

@@ -10,6 +10,7 @@ The router uses these names to find spans in a question; it never shows them.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -35,12 +36,14 @@ class Vocabulary:
     phrases: dict[str, list[Phrase]] = field(default_factory=dict)
     max_words: int = 1
     max_cjk: int = 2
+    fuzzy_words: list[str] | None = None  # filled on first use by entities._fuzzy_words
 
     def add(self, text: str | None, kind: str, value: str | None = None) -> None:
         if not text or not text.strip():
             return
         k = phrase_key(text)
         entry = (kind, value if value is not None else text)
+        self.fuzzy_words = None
         bucket = self.phrases.setdefault(k, [])
         if entry not in bucket:
             bucket.append(entry)
@@ -97,7 +100,7 @@ def static_vocabulary() -> Vocabulary:
 
 
 # Catalogue synonyms too generic to mean a measure or dimension on their own.
-_SKIP_SYNONYMS = {"value", "level", "town", "nation", "sex", "date", "item", "variant", "kind", "status", "stage", "age"}
+_SKIP_SYNONYMS = {"customers", "value", "level", "town", "nation", "sex", "date", "item", "variant", "kind", "status", "stage", "age"}
 
 
 def _add_metric_catalogue(vocab: Vocabulary) -> None:
@@ -115,6 +118,8 @@ def _add_metric_catalogue(vocab: Vocabulary) -> None:
                     vocab.add(word, kind, name)
 
 
+# Singular category names that are everyday words ("my book of business" is not about Books).
+_COMMON_SINGULARS = {"book", "home", "sport", "toy"}
 _REGIONS = {"East China", "North China", "South China", "West China", "US East", "US West", "UK"}
 _COUNTRIES = {"China", "United States", "United Kingdom"}
 
@@ -135,7 +140,7 @@ def _load_vocabulary(engine: Engine) -> tuple[Vocabulary, list[str]]:
                 vocab.add(value, kind)
         for (value,) in conn.execute(select(Product.category).distinct().where(Product.category.is_not(None))):
             vocab.add(value, "category")
-            if value.endswith("s") and len(value) > 4:
+            if value.endswith("s") and len(value) > 4 and value[:-1].casefold() not in _COMMON_SINGULARS:
                 vocab.add(value[:-1], "category", value)  # "phone" finds "Phones"
         for (value,) in conn.execute(select(Product.brand).distinct().where(Product.brand.is_not(None))):
             vocab.add(value, "brand")
@@ -180,9 +185,26 @@ def build_customer_names(rows: list[tuple[str, int | None]], scope: Scope) -> Cu
     return names
 
 
+# Within this many seconds of the last check the cached gazetteer is used without asking the database.
+RECHECK_SECONDS = 5.0
+_CHECKED: dict[tuple[str, Scope], tuple[float, Gazetteer]] = {}
+
+
 def gazetteer_for(engine: Engine, scope: Scope) -> Gazetteer:
-    """The cached gazetteer of this database as this scope sees it."""
+    """The cached gazetteer of this database as this scope sees it (re-validated every few seconds)."""
     url = str(engine.url)
+    now = time.monotonic()
+    with _LOCK:
+        hit = _CHECKED.get((url, scope))
+    if hit is not None and now - hit[0] < RECHECK_SECONDS:
+        return hit[1]
+    gaz = _validated(engine, scope, url)
+    with _LOCK:
+        _CHECKED[(url, scope)] = (now, gaz)
+    return gaz
+
+
+def _validated(engine: Engine, scope: Scope, url: str) -> Gazetteer:
     with engine.connect() as conn:
         vocab_fp = _fingerprint(conn, Product, StaffUser, Campaign)
         cust_fp = _customer_fingerprint(conn)
@@ -225,6 +247,7 @@ def offline_gazetteer(
 
 def clear_cache() -> None:
     with _LOCK:
+        _CHECKED.clear()
         _VOCAB.clear()
         _CUSTOMERS.clear()
         _SCOPED.clear()

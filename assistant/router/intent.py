@@ -27,7 +27,7 @@ from assistant.router.text import normalize
 from assistant.router.utterances import data_fingerprint, expand, load_utterances, sample_gazetteer_lists
 
 logger = logging.getLogger(__name__)
-MODEL_VERSION = "2"
+MODEL_VERSION = "3"
 SOFTMAX_TEMPERATURE = 0.25
 # Training masks need a date only to resolve times; any fixed day gives the same masks.
 _TRAIN_DAY = date(2026, 6, 15)
@@ -78,7 +78,7 @@ def build_pipeline():
                     ]
                 ),
             ),
-            ("clf", LinearSVC(C=0.5, class_weight="balanced")),
+            ("clf", LinearSVC(C=0.5, class_weight="balanced", random_state=0)),
         ]
     )
 
@@ -100,7 +100,16 @@ def training_set(*, copies: int = 3, seed: int = 7) -> tuple[list[str], list[str
 class IntentModel:
     def __init__(self, pipeline) -> None:
         self.pipeline = pipeline
-        self.classes: list[str] = list(pipeline.classes_)
+        self.classes: list[str] = [str(c) for c in pipeline.classes_]
+        self._fast: _FastScorer | None = None
+
+    def __getstate__(self) -> dict:
+        return {"pipeline": self.pipeline, "classes": self.classes}
+
+    def __setstate__(self, state: dict) -> None:
+        self.pipeline = state["pipeline"]
+        self.classes = state["classes"]
+        self._fast = None
 
     @classmethod
     def train(cls, *, copies: int = 3, seed: int = 7) -> IntentModel:
@@ -109,13 +118,56 @@ class IntentModel:
         pipeline.fit(texts, labels)
         return cls(pipeline)
 
+    def scores(self, feature_text: str) -> np.ndarray:
+        if self._fast is None:
+            self._fast = _FastScorer(self.pipeline)
+        return self._fast(feature_text)
+
     def predict_features(self, feature_text: str) -> Prediction:
-        scores = self.pipeline.decision_function([feature_text])[0]
+        scores = self.scores(feature_text)
         # Softmax over the SVM margins: a confidence that ranks like a probability (not calibrated).
         z = (scores - scores.max()) / SOFTMAX_TEMPERATURE
         probs = np.exp(z) / np.exp(z).sum()
-        ranked = sorted(zip((str(c) for c in self.classes), (float(p) for p in probs), strict=True), key=lambda kv: -kv[1])
+        ranked = sorted(zip(self.classes, (float(p) for p in probs), strict=True), key=lambda kv: -kv[1])
         return Prediction(intent=ranked[0][0], confidence=ranked[0][1], ranked=tuple(ranked[:5]))
+
+
+class _FastScorer:
+    """The pipeline's decision function for one text, without scikit-learn's per-call overhead.
+
+    Same arithmetic as FeatureUnion(TfidfVectorizer, …) + LinearSVC: sublinear tf x idf,
+    L2 per vectorizer, concatenated, dot the coefficients. About 0.3 ms instead of ~5 ms.
+    """
+
+    def __init__(self, pipeline) -> None:
+        union = pipeline.named_steps["features"]
+        clf = pipeline.named_steps["clf"]
+        self.parts = []
+        offset = 0
+        for _, vec in union.transformer_list:
+            self.parts.append((vec.build_analyzer(), vec.vocabulary_, vec.idf_, offset, vec.sublinear_tf))
+            offset += len(vec.vocabulary_)
+        self.coef = np.ascontiguousarray(clf.coef_.T)  # features x classes
+        self.intercept = clf.intercept_
+
+    def __call__(self, text: str) -> np.ndarray:
+        scores = self.intercept.copy()
+        for analyzer, vocab, idf, offset, sublinear in self.parts:
+            counts: dict[int, int] = {}
+            for gram in analyzer(text):
+                j = vocab.get(gram)
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+            if not counts:
+                continue
+            idx = np.fromiter(counts.keys(), dtype=np.int64)
+            tf = np.fromiter(counts.values(), dtype=np.float64)
+            if sublinear:
+                tf = 1.0 + np.log(tf)
+            w = tf * idf[idx]
+            w /= np.sqrt((w * w).sum())
+            scores += w @ self.coef[idx + offset]
+        return scores
 
 
 def cache_path() -> Path:

@@ -13,16 +13,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from assistant.router import replies
-from assistant.router.arguments import CUSTOMER_FIRST, NEEDS_CUSTOMER, TAKES_CUSTOMER, build_arguments, period_arg
-from assistant.router.dialogue import Call, DialogueState
+from assistant.router.arguments import (
+    CUSTOMER_FIRST,
+    NEEDS_CUSTOMER,
+    TAKES_CUSTOMER,
+    WHICH_CUSTOMERS,
+    build_arguments,
+    period_arg,
+)
+from assistant.router.dialogue import DialogueState
 from assistant.router.entities import Mention, find_mentions, guess_name_span, mask
+from assistant.router.followups import merge_follow_up, pick_candidate
 from assistant.router.gazetteer import Gazetteer
 from assistant.router.intent import Prediction, get_intent_model
-from assistant.router.lexicon import PLACE_ALIASES
+from assistant.router.rules import apply_rules
 from assistant.router.slots import Slots, extract_slots
 from assistant.router.text import detect_language, normalize
 from assistant.router.utterances import INTENTS_WITHOUT_TOOL
@@ -63,7 +71,7 @@ def analyse(question: str, *, gazetteer: Gazetteer, today: date) -> Analysis:
 
 def decide(question: str, *, state: DialogueState, gazetteer: Gazetteer, today: date, available: set[str] | None = None) -> Decision:
     a = analyse(question, gazetteer=gazetteer, today=today)
-    lang, slots = a.lang, a.slots
+    lang = a.lang
     if not a.text:
         return Decision(lang=lang, answer=replies.chit_chat("", lang), intent="chit_chat")
 
@@ -75,6 +83,8 @@ def decide(question: str, *, state: DialogueState, gazetteer: Gazetteer, today: 
         return awaited
 
     intent, confidence = _intent(a, state)
+    if _DESTRUCTIVE.search(a.text):
+        intent = "out_of_scope"
     if intent == "chit_chat":
         return Decision(lang=lang, answer=replies.chit_chat(a.text, lang), intent=intent, confidence=confidence)
     if intent == "out_of_scope":
@@ -89,6 +99,10 @@ def decide(question: str, *, state: DialogueState, gazetteer: Gazetteer, today: 
 # ---------------------------------------------------------------- intent
 
 
+# Bulk destruction is never a tool call, whatever the model thinks it resembles.
+_DESTRUCTIVE = re.compile(
+    r"\b(?:delete|drop|wipe|erase|truncate|destroy|purge)\b.{0,30}\b(?:all|every|database|tables?|records|data|everything)\b"
+    r"|删除(?:所有|全部)|(?:所有|全部).{0,8}删(?:掉|除)|删库|清空|都删", re.I)
 _ORDER_WORDS = re.compile(r"\border\b|订单|单号|物流|快递|发货|track|ship|deliver", re.I)
 
 
@@ -97,6 +111,8 @@ def _intent(a: Analysis, state: DialogueState) -> tuple[str, float]:
     intent, confidence = p.intent, p.confidence
     if a.slots.orders and _ORDER_WORDS.search(a.text) and intent not in ("log_interaction", "assign_customer"):
         return "order_status", 1.0
+    if intent not in INTENTS_WITHOUT_TOOL:
+        intent = apply_rules(intent, p.ranked, a.text, a.slots)
     has_history = state.last_call() is not None
     if intent == "follow_up" and not has_history:
         intent, confidence = _best_tool(p)
@@ -112,9 +128,41 @@ def _intent(a: Analysis, state: DialogueState) -> tuple[str, float]:
         elif prev is not None and prev.name == intent and _FOLLOW_MARKER.search(a.text) and len(a.text) <= 60:
             # "how about the number of orders instead?": same tool, changed slots; keep the rest.
             intent = "follow_up"
-    elif intent in ("chit_chat", "out_of_scope") and has_history and _FOLLOW_MARKER.search(a.text) and _slot_only(a):
+        elif prev is not None and prev.name != intent and _bare_slots(a):
+            # "how does London look?", "北京单独看一下": only a new value, nothing that names another tool.
+            intent = "follow_up"
+    elif intent in ("chit_chat", "out_of_scope") and has_history and (_FOLLOW_MARKER.search(a.text) or _bare_slots(a)) \
+            and _slot_only(a):
         intent = "follow_up"
+    if intent in ("chit_chat", "out_of_scope") and _named_customer(a):
+        # A known customer's name is a CRM question, whatever the wording ("what can you tell me about X").
+        intent, confidence = _best_tool(p)
     return intent, confidence
+
+
+_INTENT_NOUNS = re.compile(
+    r"customers?|clients?|accounts?|members?|orders?|purchases?|profile|pipeline|deals?|campaigns?|segments?|churn|clv|vips?"
+    r"|buy|bought|spend|spent|ship|deliver|complain|call|favou?rite|prefer|like|recommend|sell|sold"
+    r"|客户|会员|订单|购买|买|花|消费|档案|资料|管道|商机|活动|分群|流失|价值|名单|哪些|谁|喜欢|偏好|推荐|投诉|发货|物流", re.I)
+_FILLER = re.compile(r"\b(?:how|does|do|is|the|look|looks|about|what|and|for|in|of|please|pls|then|now|only|just|see)\b"
+                     r"|单独|看一下|看看|看下|换成|改成|拎出来|一下|呢|那|的|吧|再|只|情况", re.I)
+
+
+def _bare_slots(a: Analysis) -> bool:
+    """Once the values (places, times, categories …) and filler words are taken out, almost nothing is left."""
+    if not a.slots.filled() - {"mine"} or _INTENT_NOUNS.search(a.text) or a.slots.customer_is_pronoun:
+        return False
+    rest = list(a.text)
+    for m in a.mentions:
+        for i in range(*m.span):
+            rest[i] = " "
+    leftover = _FILLER.sub(" ", "".join(rest))
+    words = re.findall(r"[A-Za-z]+|[\u3400-\u9fff]", leftover)
+    return len(words) <= 2
+
+
+def _named_customer(a: Analysis) -> bool:
+    return any(m.kind == "customer" for m in a.mentions)
 
 
 _FOLLOW_MARKER = re.compile(
@@ -152,8 +200,12 @@ def _tool_decision(intent: str, confidence: float, a: Analysis, state: DialogueS
     if intent in TAKES_CUSTOMER and slots.customer is None:
         if slots.customer_is_pronoun or (intent in CUSTOMER_FIRST and _refers_back(a)):
             slots.customer = state.last_customer()
-        if slots.customer is None:
+        if slots.customer is None and not _asks_for_a_list(slots):
             slots.customer = _find_customer(a, gazetteer, today, strict=intent not in NEEDS_CUSTOMER)
+    if intent in CUSTOMER_FIRST and slots.customer is None and WHICH_CUSTOMERS.search(a.text):
+        # "customers who bought Xiaomi phones last month": a count over many customers, not one customer's history.
+        intent = "query_metrics"
+        slots.measures = ["customers"]
     if intent in CUSTOMER_FIRST and slots.customer is None and not (intent == "purchase_preferences" and (slots.segment or slots.tier)):
         return Decision(lang=lang, answer=replies.ask_customer(lang, intent), intent=intent, confidence=confidence,
                         note={"awaiting": "customer", "intent": intent, "question": a.text})  # fmt: skip
@@ -162,6 +214,11 @@ def _tool_decision(intent: str, confidence: float, a: Analysis, state: DialogueS
                         note={"awaiting": "note", "intent": intent, "customer": slots.customer})  # fmt: skip
     args = build_arguments(intent, slots)
     return Decision(lang=lang, tool=intent, args=args, intent=intent, confidence=confidence)
+
+
+def _asks_for_a_list(slots: Slots) -> bool:
+    """"Top 10 by CLV", "VIPs most likely to churn": many customers, so no name to look for."""
+    return bool(slots.top_n or slots.tier or slots.segment or slots.mine or slots.cities or slots.regions)
 
 
 def _unavailable(lang: str) -> str:
@@ -208,7 +265,6 @@ def _find_customer(a: Analysis, gazetteer: Gazetteer, today: date, *, strict: bo
 # ---------------------------------------------------------------- follow-ups
 
 
-_PLACE_FILTERS = ("city", "region", "country")
 
 
 def _follow_up(a: Analysis, state: DialogueState, gazetteer: Gazetteer, today: date,
@@ -228,93 +284,7 @@ def _follow_up(a: Analysis, state: DialogueState, gazetteer: Gazetteer, today: d
                     note={"follow_up": True})  # fmt: skip
 
 
-def merge_follow_up(prev: Call, slots: Slots) -> dict[str, Any] | None:
-    """The previous call's arguments with the slots this question changed."""
-    fresh = build_arguments(prev.name, slots)
-    filled = slots.filled()
-    args = dict(prev.args)
-    changed = False
-    if slots.widen:
-        for key in ("owner", "to"):
-            if args.pop(key, None) is not None:
-                changed = True
-        if isinstance(args.get("filters"), dict) and args["filters"].pop("owner", None) is not None:
-            changed = True
-    if slots.shift and not slots.periods:
-        shifted = _shift_period(prev.args, slots.shift)
-        if shifted:
-            args.update(shifted)
-            changed = True
-    for key, value in fresh.items():
-        if not _touched(key, filled, prev.name):
-            continue
-        if key == "filters" and isinstance(value, dict):
-            merged = dict(args.get("filters") or {})
-            if any(k in _PLACE_FILTERS for k in value):
-                for k in _PLACE_FILTERS:
-                    merged.pop(k, None)
-            merged.update(value)
-            args["filters"] = merged
-            args["dimensions"] = [d for d in (args.get("dimensions") or []) if d not in value] or None
-        else:
-            args[key] = value
-        changed = True
-    args = {k: v for k, v in args.items() if v is not None}
-    return args if changed else None
-
-
-# Which slot names make which argument keys worth carrying into a follow-up.
-_SLOT_KEYS = {
-    "period": {"periods"}, "close_from": {"periods"}, "close_to": {"periods"},
-    "customer": {"customer"}, "name": {"customer"},
-    "city": {"cities"}, "region": {"regions"}, "country": {"countries"}, "category": {"categories"},
-    "brand": {"brands"}, "product": {"products"}, "campaign": {"campaigns"}, "order": {"orders"},
-    "filters": {"cities", "regions", "countries", "categories", "brands", "products", "channel", "tier", "loyalty",
-                "segment", "gender", "campaigns", "staff"},
-    "dimensions": {"dimensions"}, "measures": {"measures"}, "tier": {"tier", "loyalty"}, "segment": {"segment"},
-    "owner": {"staff", "mine"}, "to": {"staff"}, "top_n": {"top_n"}, "limit": {"top_n"}, "size": {"top_n"},
-    "top": {"top_n"}, "pool": {"pool"}, "tags": {"tags"}, "sort": {"sort"}, "sort_by": {"top_n", "dimensions", "measures"},
-    "descending": {"top_n", "dimensions"}, "kind": {"interaction_kind"},
-}  # fmt: skip
-
-
-def _touched(key: str, filled: set[str], tool: str) -> bool:
-    return bool(_SLOT_KEYS.get(key, set()) & filled)
-
-
-def _shift_period(args: dict[str, Any], how: str) -> dict[str, Any] | None:
-    period = args.get("period")
-    if isinstance(period, dict) and period.get("start") and period.get("end"):
-        start, end = date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
-        new = _shifted(start, end, how)
-        return {"period": {"start": new[0].isoformat(), "end": new[1].isoformat()}}
-    if args.get("close_from") and args.get("close_to"):
-        new = _shifted(date.fromisoformat(args["close_from"]), date.fromisoformat(args["close_to"]), how)
-        return {"close_from": new[0].isoformat(), "close_to": new[1].isoformat()}
-    return None
-
-
-def _shifted(start: date, end: date, how: str) -> tuple[date, date]:
-    from assistant.router.timeexpr import add_months
-
-    if how == "year_ago":
-        return add_months(start, -12), add_months(end, -12)
-    months = (end.year - start.year) * 12 + end.month - start.month + 1
-    if start.day == 1 and (end + timedelta(days=1)).day == 1:
-        new_start = add_months(start, -months)
-        return new_start, start - timedelta(days=1)
-    length = (end - start).days + 1
-    return start - timedelta(days=length), start - timedelta(days=1)
-
-
 # ---------------------------------------------------------------- clarifications
-
-
-_ORDINALS = {
-    "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3, "fifth": 4, "5th": 4,
-    "last": -1, "第一": 0, "第二": 1, "第三": 2, "第四": 3, "第五": 4, "最后": -1,
-}  # fmt: skip
-_ORDINAL = re.compile(r"\b(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last)\b|(第[一二三四五]|最后)", re.I)
 
 
 def _resolve_ambiguity(a: Analysis, state: DialogueState) -> Decision | None:
@@ -327,34 +297,6 @@ def _resolve_ambiguity(a: Analysis, state: DialogueState) -> Decision | None:
         return None
     args = {**call.args, "customer": chosen}
     return Decision(lang=a.lang, tool=call.name, args=args, intent=call.name, confidence=1.0, note={"clarified": True})
-
-
-def pick_candidate(text: str, candidates: list[dict]) -> int | None:
-    """The candidate a reply points at: by ordinal, id, external id, city or owner."""
-    low = text.casefold()
-    if m := _ORDINAL.search(text):
-        index = _ORDINALS[(m[1] or m[2]).lower()]
-        if -len(candidates) <= index < len(candidates):
-            return candidates[index]["id"]
-    for c in candidates:
-        detail = (c.get("detail") or "").casefold()
-        external = detail.split(" · ")[0] if detail else ""
-        if external and re.search(r"\b" + re.escape(external) + r"\b", low):
-            return c["id"]
-    digits = re.findall(r"\b\d+\b", text)
-    for c in candidates:
-        if str(c["id"]) in digits:
-            return c["id"]
-    for alias, place in PLACE_ALIASES.items():
-        if alias in text:
-            low += " " + place.casefold()
-    hits = []
-    for c in candidates:
-        parts = [p.strip() for p in (c.get("detail") or "").casefold().split("·")]
-        words = [p.removeprefix("owner:").strip() for p in parts[1:] if p]
-        if any(w and w in low for w in words):
-            hits.append(c["id"])
-    return hits[0] if len(hits) == 1 else None
 
 
 def _resolve_awaiting(a: Analysis, state: DialogueState, gazetteer: Gazetteer, today: date) -> Decision | None:

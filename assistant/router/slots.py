@@ -40,6 +40,7 @@ class Slots:
     loyalty: str | None = None
     channel: str | None = None
     channels: list[str] = field(default_factory=list)
+    genders: list[str] = field(default_factory=list)
     gender: str | None = None
     measures: list[str] = field(default_factory=list)
     dimensions: list[str] = field(default_factory=list)
@@ -82,12 +83,12 @@ _N_MOST_ZH = re.compile(r"最[高多大好差低少]的\s*(\d+|[一二两三四�
 _N_THINGS_ZH = re.compile(r"(\d+|[一二两三四五六七八九十]+)\s*(?:个|位|名)\s*(?:名字|客户|人|目标|商品|产品|品牌|品类|城市)")
 _POOL = re.compile(r"\b(public pool|the pool|pool|unassigned|unowned|no owner|without an owner|ownerless)\b|公海|无人负责|没有负责人|未分配", re.I)
 _MINE_EN = re.compile(r"\b(?:my|mine|i own|i manage)\b", re.I)
-_MINE_ZH = re.compile(r"我的|我名下|我负责|我自己的|我手上")
+_MINE_ZH = re.compile(r"我的|我名下|我负责|我自己的|我手上|我这边|我(?!们)[^，。？?\s]{1,8}?的(?:客户|VIP|账户|单子|商机)")
 _TAG = re.compile(r"\btagged\s+(?:as\s+|with\s+)?['\"]?([\w\-]+)|\bwith (?:the )?tag\s+['\"]?([\w\-]+)|\btag\s*[:=]\s*([\w\-]+)"
                   r"|带有?\s*([\w\-]+?)\s*标签|标签[为是:：]\s*([\w\-]+)", re.I)  # fmt: skip
 _NOTE_SPLIT = re.compile(r"\s*[:：]\s*|\s+-\s+|\s+—\s+|,\s*|，\s*|\bsaying\s+|\bthat\s+")
-_SHIFT_PREV = re.compile(r"\b(?:the )?(?:month|quarter|week|year|period) before(?: that)?\b|\bprevious (?:period|one)\b|再往前(?:一个?(?:月|季度|周|年))?|前一个?(?:月|季度|周|年)呢|之前那个")
-_SHIFT_YEAR = re.compile(r"\b(?:the )?same (?:period|time|month|quarter|week) (?:of )?last year\b|\bcompared? (?:with|to) last year\b|\ba year (?:ago|earlier)\b|去年同期|和去年比|同比")
+_SHIFT_PREV = re.compile(r"\b(?:the )?(?:month|quarter|week|year|period) before(?: that)?\b|\bprevious (?:period|one)\b|再往前(?:一个?(?:月|季度|周|年))?|再早一个?(?:月|季度|周|年)|前一个?(?:月|季度|周|年)呢|之前那个")
+_SHIFT_YEAR = re.compile(r"\b(?:the )?same (?:period|time|month|quarter|week) (?:of )?last year\b|\bcompared? (?:with|to) last year\b|\ba year (?:ago|earlier)\b|去年同期|和去年比|同比|去年同一?个?(?:季度|月|时期|时间|周)")
 _WIDEN = re.compile(r"\b(?:whole|entire) (?:team|company|business)\b|\ball reps\b|\beveryone\b|\boverall\b|\bcompany[- ]wide\b|整个团队|全团队|所有人|全公司|整体|所有销售")
 # When several measures are named without "and", the most specific one is meant ("returned orders" is returns).
 _MEASURE_SPECIFICITY = ["return_rate", "returns", "returns_value", "new_customers", "active_customers", "average_order_value",
@@ -164,6 +165,8 @@ def extract_slots(text: str, *, lang: str, mentions: list[Mention], today: date 
             slots.channel = slots.channel or value
         elif kind in ("tier", "segment", "loyalty", "gender"):
             setattr(slots, kind, getattr(slots, kind) or value)
+            if kind == "gender" and value not in slots.genders:
+                slots.genders.append(value)
         elif kind == "measure":
             if value not in slots.measures:
                 slots.measures.append(value)
@@ -173,7 +176,7 @@ def extract_slots(text: str, *, lang: str, mentions: list[Mention], today: date 
     if len(slots.measures) > 1 and not _AND.search(text):
         rank = {m: i for i, m in enumerate(_MEASURE_SPECIFICITY)}
         slots.measures = [min(slots.measures, key=lambda m: rank.get(m, len(rank)))]
-    slots.top_n = _top_n(text, time_spans)
+    slots.top_n = _top_n(text, time_spans + shift_spans)
     if _POOL.search(text):
         slots.pool = "public"
     slots.mine = bool(_MINE_ZH.search(text) if lang == "zh" else _MINE_EN.search(text)) or bool(_MINE_ZH.search(text))

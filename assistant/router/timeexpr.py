@@ -9,13 +9,21 @@ end today. Ends may lie after today: the tools clamp them to "now".
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from assistant.router.text import CN_NUMBER, EN_NUMBER, any_to_int, cn_to_int
+from assistant.router.text import EN_NUMBER, any_to_int, cn_to_int
+from assistant.router.timecalendar import (
+    forward,
+    latest_month,
+    latest_quarter,
+    month_range,
+    quarter_range,
+    rolling,
+    unit_range,
+)
 
 Grain = str  # "day" | "week" | "month" | "quarter" | "year" | "range"
 
@@ -30,82 +38,6 @@ class TimeMatch:
 
     def as_period(self) -> dict[str, str | None]:
         return {"start": self.start.isoformat() if self.start else None, "end": self.end.isoformat() if self.end else None}
-
-
-# ---------------------------------------------------------------- calendar helpers
-
-
-def add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
-def month_range(year: int, month: int) -> tuple[date, date]:
-    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
-
-
-def quarter_range(year: int, quarter: int) -> tuple[date, date]:
-    start = date(year, 3 * (quarter - 1) + 1, 1)
-    return start, add_months(start, 3) - timedelta(days=1)
-
-
-def week_range(day: date) -> tuple[date, date]:
-    start = day - timedelta(days=day.weekday())
-    return start, start + timedelta(days=6)
-
-
-def _latest_month(today: date, month: int, year: int | None) -> tuple[date, date]:
-    """A month named without a year is the latest one that has begun ("October" in May = last October)."""
-    if year is None:
-        year = today.year if month <= today.month else today.year - 1
-    return month_range(year, month)
-
-
-def _latest_quarter(today: date, quarter: int, year: int | None) -> tuple[date, date]:
-    if year is None:
-        year = today.year if quarter_range(today.year, quarter)[0] <= today else today.year - 1
-    return quarter_range(year, quarter)
-
-
-def _unit_range(today: date, unit: str, offset: int) -> tuple[date, date]:
-    """Calendar unit containing today, shifted by ``offset`` units (-1 = last, +1 = next)."""
-    if unit == "day":
-        d = today + timedelta(days=offset)
-        return d, d
-    if unit == "week":
-        start, _ = week_range(today)
-        start += timedelta(weeks=offset)
-        return start, start + timedelta(days=6)
-    if unit == "month":
-        first = add_months(today.replace(day=1), offset)
-        return month_range(first.year, first.month)
-    if unit == "quarter":
-        q = (today.month - 1) // 3
-        first = add_months(date(today.year, 3 * q + 1, 1), 3 * offset)
-        return quarter_range(first.year, (first.month - 1) // 3 + 1)
-    year = today.year + offset
-    return date(year, 1, 1), date(year, 12, 31)
-
-
-def _rolling(today: date, unit: str, n: int) -> tuple[date, date]:
-    """The last ``n`` units ending today (inclusive)."""
-    n = max(n, 1)
-    if unit == "day":
-        return today - timedelta(days=n - 1), today
-    if unit == "week":
-        return today - timedelta(days=7 * n - 1), today
-    months = {"month": 1, "quarter": 3, "year": 12}[unit] * n
-    return add_months(today, -months) + timedelta(days=1), today
-
-
-def _forward(today: date, unit: str, n: int) -> tuple[date, date]:
-    if unit == "day":
-        return today, today + timedelta(days=n)
-    if unit == "week":
-        return today, today + timedelta(days=7 * n)
-    months = {"month": 1, "quarter": 3, "year": 12}[unit] * n
-    return today, add_months(today, months)
 
 
 # ---------------------------------------------------------------- vocabularies
@@ -200,9 +132,9 @@ def _point(text: str, today: date) -> tuple[date, date] | None:
     low = text.lower()
     if m := re.fullmatch(_MONTH_EN + r"(?:,?\s+" + _YEAR + ")?", low):
         month = MONTHS_EN[low.split()[0].rstrip(".,")]
-        return _latest_month(today, month, int(m[1]) if m[1] else None)
+        return latest_month(today, month, int(m[1]) if m[1] else None)
     if m := re.fullmatch(r"(?:" + _YEAR + r"年)?" + _CN_MONTH + r"月份?", text):
-        return _latest_month(today, cn_to_int(m[2]), int(m[1]) if m[1] else None)
+        return latest_month(today, cn_to_int(m[2]), int(m[1]) if m[1] else None)
     if m := re.fullmatch(_YEAR + r"年?", text):
         return date(int(m[1]), 1, 1), date(int(m[1]), 12, 31)
     return None
@@ -239,20 +171,20 @@ def _since(m: re.Match, today: date):
 @rule(r"\b(?:in\s+|over\s+|during\s+|for\s+|within\s+)?(?:the\s+)?(?:last|past|previous|prior|recent)\s+(" + EN_NUMBER + r")\s+" + _UNIT_EN + r"\b")
 def _last_n(m: re.Match, today: date):
     n = any_to_int(m[1]) or 1
-    start, end = _rolling(today, _UNITS_EN[m[2].lower()], n)
+    start, end = rolling(today, _UNITS_EN[m[2].lower()], n)
     return start, end, "range"
 
 
 @rule(r"\b(?:in\s+|over\s+|during\s+)?(?:the\s+)?past\s+(week|month|quarter|year|12 months)\b")
 def _past_unit(m: re.Match, today: date):
     unit = m[1].lower()
-    start, end = _rolling(today, "month", 12) if unit == "12 months" else _rolling(today, unit, 1)
+    start, end = rolling(today, "month", 12) if unit == "12 months" else rolling(today, unit, 1)
     return start, end, "range"
 
 
 @rule(r"\b(?:in\s+|over\s+)?(?:the\s+)?(?:next|coming|upcoming)\s+(" + EN_NUMBER + r")\s+" + _UNIT_EN + r"\b")
 def _next_n(m: re.Match, today: date):
-    start, end = _forward(today, _UNITS_EN[m[2].lower()], any_to_int(m[1]) or 1)
+    start, end = forward(today, _UNITS_EN[m[2].lower()], any_to_int(m[1]) or 1)
     return start, end, "range"
 
 
@@ -267,7 +199,7 @@ def _to_date(m: re.Match, today: date):
         unit = "month"
     else:
         unit = "week"
-    start, _ = _unit_range(today, unit, 0)
+    start, _ = unit_range(today, unit, 0)
     return start, today, unit
 
 
@@ -280,13 +212,13 @@ def _day_word(m: re.Match, today: date):
 
 @rule(r"\b(this|current|last|previous|prior|past|next|coming)\s+(week|month|quarter|year)\b")
 def _this_last_unit(m: re.Match, today: date):
-    start, end = _unit_range(today, m[2].lower(), _this_last(m[1]))
+    start, end = unit_range(today, m[2].lower(), _this_last(m[1]))
     return start, end, m[2].lower()
 
 
 @rule(r"\b(?:the\s+)?(week|month|quarter|year) before(?: last)?\b")
 def _before_last(m: re.Match, today: date):
-    start, end = _unit_range(today, m[1].lower(), -2)
+    start, end = unit_range(today, m[1].lower(), -2)
     return start, end, m[1].lower()
 
 
@@ -304,7 +236,7 @@ def _quarter(m: re.Match, today: date):
     elif rel:
         start, end = quarter_range(today.year + _this_last(rel), q)
     else:
-        start, end = _latest_quarter(today, q, None)
+        start, end = latest_quarter(today, q, None)
     return start, end, "quarter"
 
 
@@ -332,7 +264,7 @@ def _month_en(m: re.Match, today: date):
     elif rel and rel.lower() == "this":
         start, end = month_range(today.year, month)
     else:
-        start, end = _latest_month(today, month, None)
+        start, end = latest_month(today, month, None)
     return start, end, "month"
 
 
@@ -348,114 +280,6 @@ def _year(m: re.Match, today: date):
 def _single_day(m: re.Match, today: date):
     d = _date(m[1], today)
     return (d, d, "day") if d else None
-
-
-# ---------------------------------------------------------------- Chinese rules
-
-
-@rule(r"(?:最近|近|过去|前|这)(" + CN_NUMBER + r"|\d+|半)" + _UNIT_ZH + r"(?:内|以来|里|中)?")
-def _zh_last_n(m: re.Match, today: date):
-    unit = _UNITS_ZH[m[2]]
-    if m[1] == "半":
-        if unit != "year":
-            return None
-        unit, n = "month", 6
-    else:
-        n = cn_to_int(m[1]) or 1
-    start, end = _rolling(today, unit, n)
-    return start, end, "range"
-
-
-@rule(r"(?:未来|接下来)(" + CN_NUMBER + r"|\d+)" + _UNIT_ZH)
-def _zh_next_n(m: re.Match, today: date):
-    start, end = _forward(today, _UNITS_ZH[m[2]], cn_to_int(m[1]) or 1)
-    return start, end, "range"
-
-
-@rule(r"(今天|今日|昨天|昨日|前天|明天)")
-def _zh_day(m: re.Match, today: date):
-    d = today + timedelta(days={"今天": 0, "今日": 0, "昨天": -1, "昨日": -1, "前天": -2, "明天": 1}[m[1]])
-    return d, d, "day"
-
-
-@rule(r"(上上个?|上一个|上一|上个|上|本|这一?个?|当|下一?个?)(周|星期|礼拜|月|季度|季)(?!度)")
-def _zh_unit(m: re.Match, today: date):
-    prefix, unit_word = m[1], m[2]
-    unit = {"周": "week", "星期": "week", "礼拜": "week", "月": "month", "季度": "quarter", "季": "quarter"}[unit_word]
-    if prefix.startswith("上上"):
-        offset = -2
-    elif prefix.startswith("上"):
-        offset = -1
-    elif prefix.startswith("下"):
-        offset = 1
-    else:
-        offset = 0
-    start, end = _unit_range(today, unit, offset)
-    return start, end, unit
-
-
-@rule(r"(今年|本年度?|去年|上一?年|前年|明年|" + _YEAR + r"年)(?:的|度)?\s*(上半年|下半年|(?:第?([一二三四1-4])季度|q([1-4])))")
-def _zh_year_part(m: re.Match, today: date):
-    year = _zh_year(m[1], today)
-    part = m[2]
-    if part == "上半年":
-        return date(year, 1, 1), date(year, 6, 30), "range"
-    if part == "下半年":
-        return date(year, 7, 1), date(year, 12, 31), "range"
-    q = cn_to_int(m[4] or m[5] or "")
-    start, end = quarter_range(year, q)
-    return start, end, "quarter"
-
-
-def _zh_year(word: str, today: date) -> int:
-    if word.startswith(("今年", "本年")):
-        return today.year
-    if word.startswith(("去年", "上年", "上一年")):
-        return today.year - 1
-    if word.startswith("前年"):
-        return today.year - 2
-    if word.startswith("明年"):
-        return today.year + 1
-    return int(word[:4])
-
-
-@rule(r"(今年|本年度?|去年|上一?年|前年|" + _YEAR + r"年)(?:的)?" + _CN_MONTH + r"月份?")
-def _zh_year_month(m: re.Match, today: date):
-    start, end = month_range(_zh_year(m[1], today), cn_to_int(m[3]))
-    return start, end, "month"
-
-
-@rule(r"(?<![前近去上下本这每个])(?:第)?([一二三四1-4])季度|(?<![a-z0-9])q([1-4])(?![0-9])")
-def _zh_quarter(m: re.Match, today: date):
-    start, end = _latest_quarter(today, cn_to_int(m[1] or m[2]), None)
-    return start, end, "quarter"
-
-
-@rule(r"(上半年|下半年)")
-def _zh_half(m: re.Match, today: date):
-    y = today.year
-    if m[1] == "下半年" and date(y, 7, 1) > today:
-        y -= 1
-    return (date(y, 1, 1), date(y, 6, 30), "range") if m[1] == "上半年" else (date(y, 7, 1), date(y, 12, 31), "range")
-
-
-@rule(r"(年初至今|今年以来|本年至今|年初到现在|月初至今|本月至今|本季度至今|季初至今)")
-def _zh_to_date(m: re.Match, today: date):
-    unit = "year" if "年" in m[1] else "quarter" if "季" in m[1] else "month"
-    start, _ = _unit_range(today, unit, 0)
-    return start, today, unit
-
-
-@rule(r"(今年|本年度?|去年|上一?年|前年|明年|" + _YEAR + r"年)(?!\s*\d|\s*[一二三四五六七八九十]+月)")
-def _zh_year_word(m: re.Match, today: date):
-    year = _zh_year(m[1], today)
-    return date(year, 1, 1), date(year, 12, 31), "year"
-
-
-@rule(r"(?<![\d个])" + _CN_MONTH + r"月份?(?![\d一二三四五六七八九十]+[日号])")
-def _zh_month(m: re.Match, today: date):
-    start, end = _latest_month(today, cn_to_int(m[1]), None)
-    return start, end, "month"
 
 
 # ---------------------------------------------------------------- entry point
@@ -485,3 +309,7 @@ def find_time(text: str, *, today: date) -> TimeMatch | None:
     """The period a question asks about: the first expression found (None when it names no time)."""
     times = find_times(text, today=today)
     return times[0] if times else None
+
+
+# The Chinese rules register themselves on import; after the English ones, as before the split.
+from assistant.router import time_zh  # noqa: E402, F401
