@@ -143,3 +143,17 @@ def test_filters_compare_and_quarters(database_url):
     q = rev[(rev.ordered_at >= "2025-01-01") & (rev.ordered_at < "2026-01-01")]
     expected = q.groupby(q.ordered_at.dt.year.astype(str) + "-Q" + q.ordered_at.dt.quarter.astype(str)).size().to_dict()
     assert _rows(r, "quarter", "orders") == {k: expected.get(k, 0) for k in ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4"]}
+
+
+def test_revenue_filtered_by_category_uses_line_amounts(database_url):
+    # Found by the router evals: a product filter without a product group-by used to be refused.
+    seed_crm(database_url, customers=40, seed=7)
+    lines = _load(database_url)["lines"]
+    lines = lines[~lines.status.isin(NONREV) & (lines.ordered_at < pd.Timestamp(NOW))]
+    category = lines.category.value_counts().index[0]
+    r = _q(database_url, measures=["revenue"], filters={"category": category})
+    start = pd.Timestamp(NOW).to_period("M").start_time - pd.DateOffset(months=11)
+    expected = lines[(lines.category == category) & (lines.ordered_at >= start)].amount.sum()
+    assert r.totals["revenue"] == pytest.approx(expected)
+    by_region = _q(database_url, measures=["revenue"], dimensions=["region"], filters={"category": category})
+    assert sum(row["revenue"] for row in by_region.rows) == pytest.approx(expected)

@@ -49,7 +49,8 @@ def query_metrics(params: QueryMetricsParams, *, ctx: ToolContext) -> QueryMetri
             raise InvalidArgument(f"filter on {name!r} is not supported", hint="use period to restrict time")
         values = [value] if isinstance(value, str) else list(value)
         filters[name] = _place_aliases(name, [str(v) for v in values])
-    fact_measures = choose_facts(components(measures), dims)
+    # A product filter (brand = X) needs the line grain just as a product group-by does.
+    fact_measures = choose_facts(components(measures), [*dims, *filters])
     check_applicable(fact_measures, [*dims, *filters])
     grain = finest_grain(dims)
     start, end = resolve_period(params.period, ctx, grain=grain)
