@@ -11,7 +11,6 @@ question's language; configuration errors raise ``ConfigError`` before any work.
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 import warnings
@@ -33,7 +32,6 @@ from tools.errors import ToolError
 from tools.results import ChartSpec, Citation, ToolResult
 
 logger = logging.getLogger(__name__)
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 _EMPTY = {"en": "Please type a question.", "zh": "请输入一个问题。"}
 _NO_ANSWER = {"en": "Sorry, I could not produce an answer to that.", "zh": "抱歉，我没能回答这个问题。"}
@@ -48,8 +46,13 @@ _FAILURE = {
 
 
 def detect_language(text: str) -> Language:
-    """Chinese when the question contains any CJK character, else English."""
-    return "zh" if _CJK.search(text) else "en"
+    """The router's rule, so the reply's label matches the language its text is written in.
+
+    A Chinese name inside an English sentence stays English; Chinese with a few English words is Chinese.
+    """
+    from assistant.router.text import detect_language as by_weight
+
+    return "zh" if by_weight(text) == "zh" else "en"
 
 
 def new_thread_id() -> str:

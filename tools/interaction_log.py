@@ -126,7 +126,7 @@ def log_interaction(params: LogInteractionParams, *, ctx: ToolContext) -> LogInt
                                       "duration_seconds", "ticket_status", "language"}),
         )
         external = customer.external_id
-    searchable = False if params.dry_run else _index(logged.id)
+    searchable = False if params.dry_run else _index(logged.id, engine=ctx.engine)
     return _result(logged, external, dry_run=params.dry_run, searchable=searchable)
 
 
@@ -135,7 +135,7 @@ def _subject(body: str) -> str:
     return first if len(first) <= 80 else first[:77].rstrip() + "…"
 
 
-def _index(interaction_id: int) -> bool:
+def _index(interaction_id: int, *, engine) -> bool:
     try:
         import knowledge
 
@@ -144,7 +144,8 @@ def _index(interaction_id: int) -> bool:
         log.warning("knowledge.index_interactions is not available; the note is searchable after `crm index`")
         return False
     try:
-        index([interaction_id])
+        # The request's own database, not the default one: tests and tenants may differ.
+        index([interaction_id], engine=engine)
     except Exception:  # noqa: BLE001 - the note is saved; search catching up later is not an error
         log.warning("indexing interaction %s failed; `crm index` will pick it up", interaction_id, exc_info=True)
         return False

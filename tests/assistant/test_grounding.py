@@ -150,3 +150,11 @@ def test_mentions_keep_spans_and_precision():
     assert (m.text, m.magnitude, m.tolerance > 49) == ("1.2k", 1200.0, True)
     [p] = find_numbers("share 12.30%")
     assert p.percent and p.decimals == 2 and "share 12.30%"[p.start : p.end] == "12.30%"
+
+
+def test_reply_language_follows_the_router_rule():
+    from assistant import detect_language
+
+    assert detect_language("what did 王小明 buy last month") == "en"
+    assert detect_language("上个月 revenue by region") == "zh"
+    assert detect_language("上个季度各地区的销售额") == "zh"
