@@ -1,0 +1,1 @@
+"""Labelled interaction-retrieval queries (EN + ZH) over the pinned demo, and their scorer."""

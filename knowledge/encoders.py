@@ -1,0 +1,153 @@
+"""Text encoders over the bundled MiniLM: one interface, several speed/quality points.
+
+Each returns L2-normalised float32 rows. The variants trade speed for fidelity to
+plain MiniLM (sentence-transformers on torch), measured by ``evals/bench/knowledge_bench.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Protocol
+
+import numpy as np
+
+from knowledge import model_build
+from knowledge.settings import EmbeddingVariant, get_settings
+
+# MiniLM was trained on 128-token windows; chunking keeps texts near that, this is the hard cap.
+MAX_TOKENS = 256
+BATCH = 64
+
+
+class Encoder(Protocol):
+    variant: str
+    dims: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@lru_cache
+def load_tokenizer(*, special_tokens: bool = True):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(model_build.bundled_model_path() / "tokenizer.json"))
+    # The bundled tokenizer pads every text to 128; dynamic padding per batch is much cheaper.
+    tok.no_padding()
+    tok.enable_truncation(MAX_TOKENS)
+    return tok
+
+
+def _normalise(rows: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return (rows / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class OnnxEncoder:
+    """MiniLM through onnxruntime, batches sorted by length so padding stays small."""
+
+    dims = 384
+
+    def __init__(self, *, quantized: bool, threads: int | None = None):
+        import onnxruntime as ort
+
+        self.variant = "minilm-onnx-int8" if quantized else "minilm-onnx"
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or get_settings().threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        path = model_build.onnx_path(quantized=quantized)
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._lock = threading.Lock()
+
+    def run_ids(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Mean-pooled, unnormalised states for padded id and mask arrays."""
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        with self._lock:
+            return self._session.run(None, feeds)[0]
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dims), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = load_tokenizer().encode_batch(list(texts))
+        lengths = np.array([len(e.ids) for e in encodings])
+        order = np.argsort(lengths, kind="stable")
+        for start in range(0, len(order), BATCH):
+            rows = order[start : start + BATCH]
+            width = int(lengths[rows].max())
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                ids[r, : lengths[i]] = encodings[i].ids
+            mask = (np.arange(width)[None, :] < lengths[rows][:, None]).astype(np.int64)
+            out[rows] = self.run_ids(ids, mask)
+        return _normalise(out)
+
+
+class StaticEncoder:
+    """A token table distilled from MiniLM: an embedding is the mean of its tokens' rows."""
+
+    def __init__(self):
+        self.variant = "minilm-static"
+        self._table = np.load(model_build.static_table_path())
+        self.dims = int(self._table.shape[1])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dims), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = load_tokenizer().encode_batch(list(texts), add_special_tokens=False)
+        lengths = np.array([len(e.ids) for e in encodings])
+        nonempty = lengths > 0
+        if nonempty.any():
+            ids = np.concatenate([e.ids for e in encodings if e.ids]).astype(np.int64)
+            starts = np.concatenate([[0], np.cumsum(lengths[nonempty])[:-1]])
+            # One gather and one segmented sum for the whole batch instead of a Python loop.
+            sums = np.add.reduceat(self._table[ids], starts, axis=0)
+            out[nonempty] = sums / lengths[nonempty][:, None]
+        return _normalise(out)
+
+
+class TorchEncoder:
+    """Plain sentence-transformers MiniLM on torch: the reference the others are measured against."""
+
+    dims = 384
+
+    def __init__(self):
+        from sentence_transformers import SentenceTransformer
+
+        self.variant = "minilm-torch"
+        self._model = SentenceTransformer(str(model_build.bundled_model_path()), device="cpu")
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dims), dtype=np.float32)
+        rows = self._model.encode(list(texts), batch_size=BATCH, normalize_embeddings=True)
+        return np.asarray(rows, dtype=np.float32)
+
+
+_ENCODERS: dict[str, Encoder] = {}
+_ENCODERS_LOCK = threading.Lock()
+
+
+def get_encoder(variant: EmbeddingVariant | str | None = None) -> Encoder:
+    """The process-wide encoder for a variant (built and loaded once)."""
+    name = variant or get_settings().embedding
+    with _ENCODERS_LOCK:
+        if name not in _ENCODERS:
+            _ENCODERS[name] = _make(name)
+        return _ENCODERS[name]
+
+
+def _make(name: str) -> Encoder:
+    if name == "minilm-static":
+        return StaticEncoder()
+    if name == "minilm-onnx":
+        return OnnxEncoder(quantized=False)
+    if name == "minilm-onnx-int8":
+        return OnnxEncoder(quantized=True)
+    if name == "minilm-torch":
+        return TorchEncoder()
+    raise ValueError(f"unknown embedding variant {name!r}")

@@ -1,0 +1,67 @@
+"""Knowledge settings: where the vectors live and which embedding model makes them.
+
+Read through :func:`get_settings`, never at import time, so tests can point
+``CRM_HOME`` or ``CRM_CHROMA_URL`` elsewhere and call ``get_settings.cache_clear()``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.settings import get_settings as get_storage_settings
+
+# Every model load in this package is from bundled weights; make any slip fail at once
+# instead of hanging on a hub request.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+EmbeddingVariant = Literal["minilm-static", "minilm-onnx-int8", "minilm-onnx", "minilm-torch"]
+
+
+class KnowledgeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_", env_file=".env", extra="ignore")
+
+    chroma_url: str | None = Field(
+        default=None, description="A Chroma server, e.g. http://127.0.0.1:8000; unset means an embedded store."
+    )
+    chroma_path: Path | None = Field(default=None, description="Embedded store directory; default CRM_HOME/chroma.")
+    chroma_collection: str = Field(default="interactions", min_length=3)
+    embedding: EmbeddingVariant = Field(
+        default="minilm-onnx-int8",
+        description="Which encoder built from the bundled MiniLM embeds chunks (see knowledge.encoders): "
+        "minilm-onnx-int8 (default: ~2x plain MiniLM, same recall), minilm-static (~50x+, a few points "
+        "less recall@10), minilm-onnx, minilm-torch (the reference).",
+    )
+    model_cache: Path | None = Field(
+        default=None,
+        description="Where built model artefacts (ONNX, static tables) go; default ~/.cache/crm-assistant/models.",
+    )
+    embed_threads: int = Field(default=0, ge=0, description="Inference threads; 0 means all cores.")
+    index_batch_size: int = Field(default=512, ge=1, le=5000)
+    chunk_tokens: int = Field(default=120, ge=16, le=256, description="Target chunk length in model tokens.")
+
+    @property
+    def store_path(self) -> Path:
+        return self.chroma_path or get_storage_settings().home / "chroma"
+
+    @property
+    def model_dir(self) -> Path:
+        if self.model_cache:
+            return self.model_cache
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        return base / "crm-assistant" / "models"
+
+    @property
+    def threads(self) -> int:
+        return self.embed_threads or (os.cpu_count() or 1)
+
+
+@lru_cache
+def get_settings() -> KnowledgeSettings:
+    return KnowledgeSettings()
