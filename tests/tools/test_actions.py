@@ -27,9 +27,14 @@ def crm(sqlite_url):
 @pytest.fixture
 def calls(monkeypatch):
     """A fake ``knowledge`` package recording the hook calls (the real one embeds text into Chroma)."""
-    seen: dict[str, list] = {"index": [], "owner": []}
+    seen: dict[str, list] = {"index": [], "owner": [], "index_engine_urls": []}
     fake = types.ModuleType("knowledge")
-    fake.index_interactions = lambda ids: seen["index"].append(list(ids))
+
+    def index_interactions(ids, *, engine=None):
+        seen["index"].append(list(ids))
+        seen["index_engine_urls"].append(engine.url.render_as_string(hide_password=False) if engine else None)
+
+    fake.index_interactions = index_interactions
     fake.update_owner = lambda cid, oid: seen["owner"].append((cid, oid))
     monkeypatch.setitem(sys.modules, "knowledge", fake)
     return seen
@@ -61,6 +66,8 @@ def test_log_interaction_writes_audits_and_indexes(crm, calls):
     assert r.interaction.staff_id == crm.staff["rep1"] and r.interaction.occurred_at == NOW
     assert _count(crm, Interaction) == before + 1
     assert calls["index"] == [[r.interaction.id]] and r.searchable
+    # The request's own database is indexed, not whatever the default settings point at.
+    assert calls["index_engine_urls"] == [crm.url]
     with Session(engine_for(crm.url)) as s:
         audit = s.exec(select(AuditEntry).where(AuditEntry.tool == "log_interaction")).one()
     assert audit.action == "write" and audit.user_id == crm.staff["rep1"]
