@@ -36,17 +36,23 @@ def _demo_texts(url: str) -> list[str]:
     return [c.embed_text for d in docs for c in build_chunks(d, max_tokens=get_settings().chunk_tokens)]
 
 
-def embedding_speed(texts: list[str], variants: list[str]) -> dict[str, float]:
+def embedding_speed(texts: list[str], variants: list[str], *, rounds: int = 4) -> dict[str, float]:
+    """docs/s per encoder. The encoders take turns on slices of the texts, so a change in
+    machine load (it is shared) hits all of them alike instead of whichever ran last."""
     from knowledge.encoders import get_encoder
 
-    rates = {}
-    for variant in variants:
-        encoder = get_encoder(variant)  # built and loaded before the clock starts
+    encoders = {v: get_encoder(v) for v in variants}  # built and loaded before any clock starts
+    for encoder in encoders.values():
         encoder.encode(texts[:64])
-        started = time.perf_counter()
-        encoder.encode(texts)
-        rates[variant] = len(texts) / (time.perf_counter() - started)
-    return rates
+    spent = dict.fromkeys(variants, 0.0)
+    step = max(1, len(texts) // rounds)
+    for start in range(0, len(texts), step):
+        part = texts[start : start + step]
+        for variant, encoder in encoders.items():
+            started = time.perf_counter()
+            encoder.encode(part)
+            spent[variant] += time.perf_counter() - started
+    return {v: len(texts) / spent[v] for v in variants}
 
 
 def banking77_accuracy(variants: list[str]) -> dict[str, float] | None:

@@ -42,7 +42,10 @@ class LabelledQuery(BaseModel):
     lang: str
     category: str
     query: str
-    customer: str | None = None
+    # An external id, or a pick rule resolved against the demo: {"pick": "topic", "topic": …, "nth": n}.
+    customer: str | dict | None = None
+    # For identifier queries: {"kind": "order" | "sku", "nth": n}; fills {order} / {sku} in query and rule.
+    pick: dict | None = None
     period: dict[str, date] | None = None
     relevant: dict
 
@@ -159,18 +162,67 @@ def filters_for(query: LabelledQuery, customers: dict[str, int]) -> SearchFilter
     if query.period:
         start = datetime.combine(query.period["start"], time.min)
         end = datetime.combine(query.period["end"] + timedelta(days=1), time.min)
-    customer_ids = [customers[query.customer]] if query.customer else None
+    customer_ids = [customers.get(query.customer, -1)] if query.customer else None
     return SearchFilters(customer_ids=customer_ids, start=start, end=end)
 
 
-def relevant_ids(engine: Engine, queries: list[LabelledQuery]) -> tuple[dict[str, set[int]], dict[str, int]]:
-    """Per query, the ids of relevant interactions; and the customer external-id map used for filters."""
-    topics = json.loads(TOPICS.read_text(encoding="utf-8"))
+_IDENTIFIERS = {"order": re.compile(r"SO-\d{7}"), "sku": re.compile(r"\b[A-Z]{3}-\d{4}\b")}
+# Picks step through candidates with a stride, so neighbouring nth values land on unrelated rows.
+_STRIDE = 37
+
+
+def _resolve(query: LabelledQuery, rows, languages: dict[int, str], external: dict[int, str], topics: dict) -> LabelledQuery:
+    """A concrete query for this demo: picked customers and identifiers filled in (deterministically)."""
+    if isinstance(query.customer, dict):
+        spec = query.customer
+        match = _matcher({"topic": spec["topic"]}, topics)
+        per_customer: dict[int, list[bool]] = defaultdict(list)
+        for _iid, cid, _when, subject, body in rows:
+            per_customer[cid].append(match(subject or "", body or ""))
+        candidates = sorted(
+            cid for cid, hits in per_customer.items()
+            if languages.get(cid) == query.lang and len(hits) >= 6 and 1 <= sum(hits) <= 2
+        )
+        if not candidates:
+            return query.model_copy(update={"customer": "none", "relevant": {"contains_any": []}})
+        chosen = candidates[(spec.get("nth", 0) * _STRIDE) % len(candidates)]
+        return query.model_copy(update={"customer": external[chosen]})
+    if query.pick:
+        pattern = _IDENTIFIERS[query.pick["kind"]]
+        found = sorted({m.group() for _iid, cid, _w, subject, body in rows if languages.get(cid) == query.lang
+                        for m in pattern.finditer(f"{subject or ''} {body or ''}")})
+        if not found:
+            return query.model_copy(update={"relevant": {"contains_any": []}})
+        value = found[(query.pick.get("nth", 0) * _STRIDE) % len(found)]
+        key = "{" + query.pick["kind"] + "}"
+        relevant = json.loads(json.dumps(query.relevant).replace(key, value))
+        return query.model_copy(update={"query": query.query.replace(key, value), "relevant": relevant, "pick": None})
+    return query
+
+
+def _load_rows(engine: Engine):
     with Session(engine) as session:
-        customers = dict(session.exec(select(Customer.external_id, Customer.id)).all())
+        customers = session.exec(select(Customer.id, Customer.external_id, Customer.language)).all()
         rows = session.exec(
             select(Interaction.id, Interaction.customer_id, Interaction.occurred_at, Interaction.subject, Interaction.body)
+            .order_by(Interaction.id)
         ).all()
+    return customers, rows
+
+
+def resolve_queries(engine: Engine, queries: list[LabelledQuery]) -> list[LabelledQuery]:
+    topics = json.loads(TOPICS.read_text(encoding="utf-8"))
+    customers, rows = _load_rows(engine)
+    languages = {cid: lang for cid, _ext, lang in customers}
+    external = {cid: ext for cid, ext, _lang in customers}
+    return [_resolve(q, rows, languages, external, topics) for q in queries]
+
+
+def relevant_ids(engine: Engine, queries: list[LabelledQuery]) -> tuple[dict[str, set[int]], dict[str, int]]:
+    """Per (resolved) query, the ids of relevant interactions; and the customer external-id map for filters."""
+    topics = json.loads(TOPICS.read_text(encoding="utf-8"))
+    pairs, rows = _load_rows(engine)
+    customers = {ext: cid for cid, ext, _lang in pairs}
     out: dict[str, set[int]] = {}
     for query in queries:
         match = _matcher(query.relevant, topics)
@@ -191,7 +243,7 @@ SearchFn = Callable[[LabelledQuery, SearchFilters, int], list[int]]
 
 def score(engine: Engine, search: SearchFn, *, queries: list[LabelledQuery] | None = None, depth: int = 10) -> Scores:
     """Run every query through ``search`` (which returns interaction ids, best first) and score it."""
-    queries = queries or load_queries()
+    queries = resolve_queries(engine, queries or load_queries())
     relevant, customers = relevant_ids(engine, queries)
     results = []
     for query in queries:
