@@ -6,7 +6,7 @@ Filters narrow the baskets in SQL: the customer's country, the product category
 (only lines of that category count), a date range, and the caller's scope.
 
 Rules are mined with FP-growth (same itemsets as apriori, faster) and cached
-in-process by (database, data fingerprint, filters, thresholds).
+in-process and on disk by (database, data fingerprint, filters, scope, thresholds).
 """
 
 from __future__ import annotations
@@ -22,9 +22,12 @@ from sqlalchemy.engine import Engine
 
 from storage.models import NON_REVENUE_STATUSES, Customer, Order, OrderLine, Product
 from storage.scope import Scope
+from tools import model_store
 from tools.order_frames import data_fingerprint, database_key
 
 MAX_ITEMSET_LEN = 3
+# Bump when mining changes, so rules saved on disk by older code are not reused.
+RULES_VERSION = 1
 _BASKETS: dict[str, pd.DataFrame] = {}
 _RULES: dict[str, tuple[pd.DataFrame, int]] = {}
 _LOCK = threading.Lock()
@@ -123,9 +126,16 @@ def cached_rules(
     with _LOCK:
         if key in _RULES:
             return _RULES[key]
-    baskets = cached_baskets(engine, where=where, scope=scope)
-    n = int(baskets["order_id"].nunique()) if not baskets.empty else 0
-    rules = mine_rules(baskets, min_support=min_support, min_confidence=min_confidence)
+    # On disk too: mining the whole book takes tens of seconds, and a CLI call or a restarted
+    # server would otherwise pay it again for the same data.
+    disk_key = model_store.cache_key(RULES_VERSION, key)
+    mined = model_store.load("rules", disk_key)
+    if mined is None:
+        baskets = cached_baskets(engine, where=where, scope=scope)
+        n = int(baskets["order_id"].nunique()) if not baskets.empty else 0
+        mined = (mine_rules(baskets, min_support=min_support, min_confidence=min_confidence), n)
+        model_store.save("rules", disk_key, mined, keep=64)  # one per scope, filter and support level
+    rules, n = mined
     with _LOCK:
         if len(_RULES) > 64:
             _RULES.clear()

@@ -48,7 +48,7 @@ def load(kind: str, key: str) -> Any | None:
         return None
 
 
-def save(kind: str, key: str, value: Any) -> Path:
+def save(kind: str, key: str, value: Any, *, keep: int = KEEP_PER_KIND) -> Path:
     folder = models_dir()
     path = folder / f"{kind}-{key}.pkl"
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{kind}-", suffix=".tmp")
@@ -59,11 +59,11 @@ def save(kind: str, key: str, value: Any) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _prune(folder, kind)
+    _prune(folder, kind, keep)
     return path
 
 
-def _prune(folder: Path, kind: str) -> None:
+def _prune(folder: Path, kind: str, keep: int) -> None:
     fits = sorted(folder.glob(f"{kind}-*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in fits[KEEP_PER_KIND:]:
+    for old in fits[keep:]:
         old.unlink(missing_ok=True)

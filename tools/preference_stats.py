@@ -20,7 +20,9 @@ from sqlalchemy import Integer, case, cast, func, inspect, select
 
 from storage.models import NON_REVENUE_STATUSES, Customer, Order, OrderLine, Product
 from storage.models.features import FeatureRefresh
+from tools import model_store
 from tools.cadence import rows_frame
+from tools.order_frames import database_key
 
 # Promo shares shrink toward the population rate by a number of pseudo-units (a beta
 # prior), so a customer with two units both on promotion does not outrank a steady
@@ -33,6 +35,8 @@ MAX_PRIOR_UNITS = 50.0
 # (customer_id % k == 0): a full pass joins every order line (minutes at 2M lines), while
 # 20,000 customers pin shares and percentiles to within about half a point.
 SAMPLE_CUSTOMERS = 20_000
+# Bump when the baselines change shape or meaning, so copies saved on disk by older code are not reused.
+BASELINE_VERSION = 1
 LINE_COLUMNS = [
     "customer_id",
     "order_id",
@@ -144,16 +148,25 @@ def population(engine, *, start: datetime | None, end: datetime) -> Population:
     with engine.connect() as conn:
         version = None
         if inspect(engine).has_table(FeatureRefresh.__tablename__):
-            version = conn.execute(
+            latest = conn.execute(
                 select(func.max(FeatureRefresh.id)).where(FeatureRefresh.finished_at.is_not(None))
             ).scalar()
+            # The finish time too: a rebuilt database starts its refresh ids at 1 again, and the
+            # disk cache below must not hand it the old database's baselines.
+            version = latest and (latest, conn.execute(
+                select(FeatureRefresh.finished_at).where(FeatureRefresh.id == latest)).scalar())
         if version is None:
             version = ("orders", conn.execute(select(func.max(Order.id))).scalar())
     key = (str(engine.url), start, end, version)
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
-    value = _population(engine, start=start, end=end)
+    # On disk too, so a new process (a CLI call, a restarted server) skips the full scan of order lines.
+    disk_key = model_store.cache_key(BASELINE_VERSION, database_key(engine), start, end, version)
+    value = model_store.load("baselines", disk_key)
+    if value is None:
+        value = _population(engine, start=start, end=end)
+        model_store.save("baselines", disk_key, value, keep=16)
     with _LOCK:
         if len(_CACHE) > 16:
             _CACHE.clear()

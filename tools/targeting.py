@@ -27,14 +27,18 @@ from sqlalchemy import func, select
 
 from storage.models import CampaignTouch, Customer, Order, StaffUser
 from storage.scope import Scope
+from tools import model_store
 from tools.cadence import revenue_orders, to_day_number
 from tools.context import ToolContext
 from tools.errors import InvalidArgument
+from tools.order_frames import database_key
 from tools.read_cache import cached_read
 from tools.results import Citation, Column, Table, ToolResult
 from tools.targeting_features import load_touches, point_in_time_features
 
 MAX_TRAIN = 120_000
+# Bump when features or the estimator change, so fits saved on disk by older code are not reused.
+MODEL_VERSION = 1
 MIN_TOUCHES = 200
 VALIDATION_SHARE = 0.2
 
@@ -98,7 +102,8 @@ def _fingerprint(ctx: ToolContext) -> tuple:
     with ctx.engine.connect() as conn:
         touch_id = conn.execute(select(func.max(CampaignTouch.id))).scalar()
         order_id = conn.execute(select(func.max(Order.id))).scalar()
-    return (str(ctx.engine.url), ctx.now.replace(minute=0, second=0, microsecond=0), touch_id, order_id)
+    # Features are whole days (``to_day_number``), so the day is the finest "now" that changes a fit.
+    return (str(ctx.engine.url), ctx.now.date(), touch_id, order_id)
 
 
 def _customer_fingerprint(ctx: ToolContext) -> tuple:
@@ -111,12 +116,20 @@ def _customer_fingerprint(ctx: ToolContext) -> tuple:
 
 
 def propensity_model(ctx: ToolContext) -> _Model:
-    """The fitted model and today's scores for every customer; cached per data fingerprint."""
+    """The fitted model and today's scores for every customer; cached per data fingerprint.
+
+    Cached in memory and on disk (``model_store``), so a new process (a CLI call, a restarted
+    server) loads the fit in milliseconds instead of retraining for tens of seconds.
+    """
     key = _fingerprint(ctx)
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
-    model = _fit(ctx)
+    disk_key = model_store.cache_key(MODEL_VERSION, database_key(ctx.engine), *key[1:])
+    model = model_store.load("targeting", disk_key)
+    if model is None:
+        model = _fit(ctx)
+        model_store.save("targeting", disk_key, model)
     with _LOCK:
         _CACHE.clear()  # one live model per process is enough; older fingerprints are stale
         _CACHE[key] = model
