@@ -9,7 +9,7 @@ the system prompt carries the same facts to any model as a ``CRM_CONTEXT`` JSON 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tools.context import ToolContext
 
@@ -21,6 +21,12 @@ class AgentContext:
     tool_context: ToolContext
     language: str = "en"
     question: str = ""
+    # Tool content for this run's model carries PII only as tokens (assistant.pii_tokens). On by default,
+    # so a run that does not say which model it serves is treated as talking to an external one;
+    # respond() turns it off for the offline router, whose input never leaves the process.
+    protect_pii: bool = True
+    # token -> role-visible value, filled by the tool adapter as tools run (streamed text is de-tokenized from it).
+    pii_vault: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def as_json_line(self) -> str:
         """The line the system prompt carries: what a model may know about this request (no secrets, no URLs)."""

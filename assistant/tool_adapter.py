@@ -9,6 +9,10 @@ the same contract. A call returns ``content_and_artifact``:
   artifact = the error, and the ToolMessage has ``status="error"`` so the model
   knows to retry or ask the user.
 
+When the run's ``AgentContext.protect_pii`` is set (any model but the offline router),
+the content has personal data replaced by opaque tokens (``assistant.pii_tokens``);
+the artifact keeps the values the caller's role may see, and the reply puts them back.
+
 The caller's ``ToolContext`` is not baked into the tool: it arrives per run through
 LangGraph runtime context (``assistant.context``), so one compiled agent serves
 every user.
@@ -25,7 +29,8 @@ from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 from pydantic import ConfigDict
 
-from assistant.context import current_context
+from assistant.context import AgentContext, current_context
+from assistant.pii_tokens import protected_error, protected_prompt, restore_arguments
 from tools.context import ToolContext
 from tools.errors import InvalidArgument, ToolError
 from tools.registry import TOOLS, ToolSpec
@@ -60,6 +65,10 @@ class RegistryTool(BaseTool):
         try:
             if not isinstance(arguments, dict) or "__invalid_json__" in arguments:
                 raise InvalidArgument(f"arguments for {self.name} must be a JSON object")
+            run = _protecting_run()
+            if run is not None:
+                # A model that copies a placeholder into arguments (a note's text) means the value behind it.
+                arguments = restore_arguments(arguments, run.pii_vault)
             result = self.spec(arguments, ctx=self._context())
         except ToolError as err:
             return self._error(err, tool_call_id)
@@ -67,7 +76,8 @@ class RegistryTool(BaseTool):
             logger.exception("tool %s failed", self.name)
             return self._error(ToolFailed(f"{self.name} failed unexpectedly; try other arguments or another tool"),
                                tool_call_id)
-        return result.to_prompt(), result
+        run = _protecting_run()
+        return (protected_prompt(result, vault=run.pii_vault) if run else result.to_prompt()), result
 
     def _context(self) -> ToolContext:
         if self.fixed_context is not None:
@@ -79,12 +89,21 @@ class RegistryTool(BaseTool):
 
     def _error(self, err: ToolError, tool_call_id: str | None) -> tuple[Any, ToolError]:
         content = error_content(err)
+        run = _protecting_run()
+        if run is not None:
+            content = protected_error(content, err, vault=run.pii_vault)
         if tool_call_id is None:
             return content, err
         # A ToolMessage returned as content passes through LangChain untouched: the only way to
         # carry both status="error" and the error object as artifact.
         message = ToolMessage(content, artifact=err, tool_call_id=tool_call_id, name=self.name, status="error")
         return message, err
+
+
+def _protecting_run() -> AgentContext | None:
+    """The current run's context when its tool content must not carry PII in clear, else None."""
+    run = current_context()
+    return run if run is not None and run.protect_pii else None
 
 
 def error_content(err: ToolError) -> str:

@@ -21,6 +21,7 @@ from storage.models.features import CustomerFeatures
 from tools.context import ToolContext
 from tools.customer_queries import POOL_LABEL, POOL_LABEL_ZH, age_on, staff_names, tags_for
 from tools.lookup import resolve_customer
+from tools.pii import HIDDEN, PII_ROW_LABELS, age_band, hidden_fields, mask_customer_fields, policy_for
 from tools.results import ChartSpec, Citation, Column, Table, ToolResult
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,8 @@ class ProfileCard(BaseModel):
     external_id: str | None
     name: str
     gender: str | None
-    age: int | None
+    age: int | None = Field(description="None when the birth date is hidden for the caller's role; age_band stays")
+    age_band: str | None = None
     occupation: str | None
     phone: str | None
     email: str | None
@@ -63,6 +65,10 @@ class ProfileCard(BaseModel):
     marketing_consent: bool
     follower_count: int
     tags: list[str]
+    masked_fields: list[str] = Field(
+        default_factory=list,
+        description="PII fields not shown in full for the caller's role (masked, or None = hidden)",
+    )
 
 
 class ProfileKpis(BaseModel):
@@ -113,13 +119,14 @@ class CustomerProfileResult(ToolResult):
 
 
 def customer_profile(params: CustomerProfileParams, *, ctx: ToolContext) -> CustomerProfileResult:
-    """The 360° view of ONE customer: contact details, demographics and location; owner or
-    public pool (公海); loyalty tier and points; credit rating and overdue amount (hidden for
-    support staff); tags; KPIs (lifetime spend, orders, average order value, first and last
+    """The 360° view of ONE customer: contact details (phone, email, address, social handles),
+    demographics and location; owner or public pool (公海); loyalty tier and points; credit rating
+    and overdue amount; tags; KPIs (lifetime spend, orders, average order value, first and last
     purchase, days since last purchase, usual gap between purchases, spend in the last 90 days
     vs the 90 before, returns); RFM segment, value tier, churn risk with reasons and CLV; open
-    tickets; and the latest interactions. The customer may be given by id, external id or name
-    (fuzzy, English/pinyin/Chinese); an ambiguous name returns candidates to choose from. Use
+    tickets; and the latest interactions. Personal data is masked or hidden by the caller's role
+    ("hidden" means the role may not see it; do not guess it). The customer may be given by id,
+    external id or name (fuzzy, English/pinyin/Chinese); an ambiguous name returns candidates. Use
     find_customers to list many customers, purchase_history for order details, and
     interaction_history to search what was said.
     """
@@ -127,17 +134,7 @@ def customer_profile(params: CustomerProfileParams, *, ctx: ToolContext) -> Cust
         c = resolve_customer(ctx, customer=params.customer, session=session)
         conn = session.connection()
         owner = staff_names(conn, [c.owner_id]).get(c.owner_id, "?") if c.owner_id is not None else POOL_LABEL
-        card = ProfileCard(
-            **c.model_dump(include=set(ProfileCard.model_fields) - {"age", "owner", "in_pool", "tags", "credit_hidden"}),
-            age=age_on(c.birth_date, ctx.today),
-            owner=owner,
-            in_pool=c.owner_id is None,
-            tags=tags_for(conn, [c.id]).get(c.id, []),
-            credit_hidden=ctx.hides_credit,
-        )
-        if ctx.hides_credit:
-            card.credit_rating = None
-            card.overdue_amount = None
+        card = _card(ctx, c, owner=owner, tags=tags_for(conn, [c.id]).get(c.id, []))
         orders = conn.execute(
             select(Order.ordered_at, Order.total_amount, Order.status)
             .where(Order.customer_id == c.id, Order.ordered_at < ctx.now)
@@ -148,6 +145,26 @@ def customer_profile(params: CustomerProfileParams, *, ctx: ToolContext) -> Cust
         latest = _interactions(session, ctx, c.id, limit=params.interactions)
         tickets = _interactions(session, ctx, c.id, limit=20, open_tickets=True)
     return _result(card, kpis, analytics, latest, tickets, monthly)
+
+
+def _card(ctx: ToolContext, c, *, owner: str, tags: list[str]) -> ProfileCard:
+    """The card as the caller's role may see it (tools.pii): masked values, None for removed ones."""
+    policy = policy_for(ctx, c.owner_id)
+    raw = c.model_dump(include=set(ProfileCard.model_fields) - {"age", "age_band", "owner", "in_pool", "tags",
+                                                                "credit_hidden", "masked_fields"})
+    shown = mask_customer_fields(ctx, owner_id=c.owner_id, fields=raw)
+    age = age_on(c.birth_date, ctx.today)
+    return ProfileCard(
+        **shown,
+        # A masked birth date keeps its year, so the age stays; a removed one leaves only the band.
+        age=None if policy["birth_date"] == "removed" else age,
+        age_band=age_band(age),
+        owner=owner,
+        in_pool=c.owner_id is None,
+        tags=tags,
+        credit_hidden=policy["credit_rating"] == "removed",
+        masked_fields=hidden_fields(ctx, c.owner_id),
+    )
 
 
 def _kpis(orders, *, now: datetime) -> tuple[ProfileKpis, dict[str, float]]:
@@ -264,6 +281,30 @@ def _money(v: float | None) -> str:
     return "—" if v is None else f"{v:,.2f}"
 
 
+def _shown(card: ProfileCard, field: str, text: str | None) -> str:
+    if text:
+        return text
+    return HIDDEN["en"] if field in card.masked_fields else "—"
+
+
+def _pii_rows(card: ProfileCard) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Contact and credit rows, labelled with tools.pii.PII_ROW_LABELS so prompt protection can find the cells."""
+    label = {field: lab for lab, field in PII_ROW_LABELS.items()}
+    social = ", ".join(f"{k}: {v}" for k, v in (card.social_handles or {}).items()) or None
+    credit_hidden = card.credit_hidden or "credit_rating" in card.masked_fields
+    contact = [
+        (label["phone"], _shown(card, "phone", card.phone)),
+        (label["email"], _shown(card, "email", card.email)),
+        (label["address"], _shown(card, "address", card.address)),
+        (label["social_handles"], _shown(card, "social_handles", social)),
+    ]
+    credit = [
+        (label["credit_rating"], HIDDEN["en"] if credit_hidden else card.credit_rating or "—"),
+        (label["overdue_amount"], HIDDEN["en"] if credit_hidden else _money(card.overdue_amount)),
+    ]
+    return contact, credit
+
+
 def _result(card, kpis, analytics, latest, tickets, monthly) -> CustomerProfileResult:
     owner_en = "public pool (unowned)" if card.in_pool else card.owner
     owner_zh = POOL_LABEL_ZH if card.in_pool else card.owner
@@ -284,11 +325,13 @@ def _result(card, kpis, analytics, latest, tickets, monthly) -> CustomerProfileR
         f"最近购买 {last_zh}，通常间隔 {gap} 天。"
         f"分群 {analytics.rfm_segment or '无'}，流失风险 {churn}，CLV {_money(analytics.clv)}；未结工单 {len(tickets)} 个。"
     )
+    contact, credit = _pii_rows(card)
+    age = card.age if card.age is not None else card.age_band
     rows = [
-        ("phone", card.phone), ("email", card.email), ("gender / age", f"{card.gender or '—'} / {card.age or '—'}"),
+        *contact, ("gender / age", f"{card.gender or '—'} / {age or '—'}"),
         ("location", ", ".join(x for x in (card.city, card.region, card.country) if x)), ("owner", owner_en),
         ("loyalty", f"{card.loyalty_tier or '—'}, {card.loyalty_points:,} points"),
-        ("credit", "hidden" if card.credit_hidden else f"{card.credit_rating or '—'}, overdue {_money(card.overdue_amount)}"),
+        *credit,
         ("tags", ", ".join(card.tags) or "—"),
         ("lifetime spend", _money(kpis.lifetime_spend)), ("orders / AOV", f"{kpis.orders} / {_money(kpis.average_order_value)}"),
         ("last purchase", last), ("usual gap (days)", gap),

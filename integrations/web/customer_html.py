@@ -19,17 +19,18 @@ def customer_body(result, *, chart_url: str | None) -> str:
     tags = "".join(f'<span class="tag">{esc(t)}</span>' for t in c.tags)
     credit = ('<span class="muted">hidden for your role</span>' if c.credit_hidden
               else f"{esc(c.credit_rating or '—')}, overdue {esc(money(c.overdue_amount))}")
-    social = ", ".join(f"{esc(k_)}: {esc(v)}" for k_, v in (c.social_handles or {}).items()) or "—"
+    social = ", ".join(f"{esc(k_)}: {esc(v)}" for k_, v in (c.social_handles or {}).items()) or _missing(c, "social_handles")
     contact = _fields([
-        ("Phone", esc(c.phone or "—")), ("Email", esc(c.email or "—")), ("Social", social),
+        ("Phone", esc(c.phone) if c.phone else _missing(c, "phone")),
+        ("Email", esc(c.email) if c.email else _missing(c, "email")), ("Social", social),
         ("Preferred channel", esc(c.preferred_channel or "—")), ("Language", esc(c.language or "—")),
         ("Marketing consent", "yes" if c.marketing_consent else "no"), ("Followers", f"{c.follower_count:,}"),
     ])
     person = _fields([
-        ("Gender / age", f"{esc(c.gender or '—')} / {esc(c.age if c.age is not None else '—')}"),
+        ("Gender / age", f"{esc(c.gender or '—')} / {esc(c.age if c.age is not None else c.age_band or '—')}"),
         ("Occupation", esc(c.occupation or "—")),
         ("Location", esc(", ".join(x for x in (c.city, c.region, c.country) if x) or "—")),
-        ("Address", esc(c.address or "—")),
+        ("Address", esc(c.address) if c.address else _missing(c, "address")),
         ("Customer since", f"{esc(_d(c.acquired_on))} ({esc(c.acquisition_source or '—')})"),
         ("Loyalty", f"{esc(c.loyalty_tier or '—')}, {c.loyalty_points:,} points"), ("Credit", credit),
     ])
@@ -71,6 +72,11 @@ def customer_body(result, *, chart_url: str | None) -> str:
 <section class="card"><h2>Open tickets ({len(result.open_tickets)})</h2>{_interactions(result.open_tickets)}</section>
 <section class="card"><h2>Latest interactions</h2>{_interactions(result.latest_interactions)}</section>
 """
+
+
+def _missing(card, field: str) -> str:
+    """An empty PII value: hidden by the role's policy (tools.pii), or simply not on file."""
+    return '<span class="muted">hidden for your role</span>' if field in card.masked_fields else "—"
 
 
 def _fields(rows: Iterable[tuple[str, str]]) -> str:
