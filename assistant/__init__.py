@@ -16,12 +16,15 @@ from assistant.errors import (
     StepLimitExceeded,
     TurnFailed,
 )
+from assistant.inputs import MAX_QUESTION_CHARS, clean_question, too_long_message
+from assistant.ratelimit import RateLimiter, check_question, limited_message
 from assistant.reply import Grounding, Reply, ReplyError, ToolCallRecord, Usage
 from assistant.respond import detect_language, new_thread_id, respond
 from assistant.settings import AssistantSettings, get_settings
 
 __all__ = [
     "CONTEXT_MARKER",
+    "MAX_QUESTION_CHARS",
     "AgentContext",
     "AssistantError",
     "AssistantSettings",
@@ -29,16 +32,21 @@ __all__ = [
     "Grounding",
     "ModelTimeout",
     "ModelUnavailable",
+    "RateLimiter",
     "Reply",
     "ReplyError",
     "StepLimitExceeded",
     "ToolCallRecord",
     "TurnFailed",
     "Usage",
+    "check_question",
+    "clean_question",
     "current_context",
     "detect_language",
     "get_settings",
+    "limited_message",
     "new_thread_id",
     "parse_context_line",
     "respond",
+    "too_long_message",
 ]

@@ -6,6 +6,8 @@ tool results, the tool calls with their arguments, and the final answer after th
 grounding check. Failures a user should hear about (a model timeout, a server
 down, a runaway tool loop) come back as a Reply with ``error`` set, in the
 question's language; configuration errors raise ``ConfigError`` before any work.
+Every turn that starts, answered or not, leaves its question and tool calls in the audit
+log (``assistant.audit``).
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
 from assistant.agent import get_agent, run_turn
+from assistant.audit import messages_after_failure, record_turn
 from assistant.context import AgentContext
 from assistant.errors import ModelTimeout, StepLimitExceeded, TurnFailed
 from assistant.grounding import ground
+from assistant.inputs import clean_question
 from assistant.model_factory import build_chat_model, model_label
+from assistant.pii_tokens import detokenize, guard_stream, needs_protection, restore_arguments, turn_vault
 from assistant.reply import Language, Reply, ReplyError, ToolCallRecord
 from assistant.settings import AssistantSettings, get_settings
 from assistant.usage import turn_usage
@@ -75,7 +80,7 @@ def respond(
     """
     started = time.perf_counter()
     settings = get_settings()
-    question = (question or "").strip()
+    question = clean_question(question)  # no NUL, control characters or lone surrogates: no database stores them
     language = detect_language(question)
     thread_id = thread_id or new_thread_id()
     if model is None:
@@ -88,18 +93,35 @@ def respond(
         return Reply(language=language, model=label, thread_id=thread_id,
                      latency_ms=round((time.perf_counter() - started) * 1000, 2), **fields)
 
+    def audited(result: Reply, *, messages: Sequence[BaseMessage] = (), outcome: str | None = None) -> Reply:
+        # Every path that answers comes through here: the question and its tool calls go to audit_log.
+        record_turn(context=context, question=question, thread_id=thread_id, messages=messages, outcome=outcome,
+                    model=label, language=language)
+        return result
+
     if not question:
-        return reply(answer=_EMPTY[language])
+        return audited(reply(answer=_EMPTY[language]), outcome="empty")
     agent = get_agent(chat_model, history_turns=settings.history_turns)
-    agent_context = AgentContext(tool_context=context, language=language, question=question)
+    agent_context = AgentContext(tool_context=context, language=language, question=question,
+                                 protect_pii=needs_protection(chat_model))
+    messages: list[BaseMessage] = []
     try:
         messages = run_turn(agent, question=question, context=agent_context, thread_id=thread_id, settings=settings,
-                            on_token=on_token)
+                            on_token=guard_stream(on_token, agent_context))
+        result = reply(**assemble(messages, question=question, language=language, model=label, settings=settings,
+                                  render_charts=render_charts))
     except TurnFailed as exc:
         logger.warning("turn failed on thread %s: %s", thread_id, exc)
-        return reply(answer=_failure_text(exc, language), error=ReplyError(code=exc.code, message=str(exc)))
-    return reply(**assemble(messages, question=question, language=language, model=label, settings=settings,
-                            render_charts=render_charts))
+        done = messages_after_failure(agent, thread_id=thread_id, question=question)
+        return audited(reply(answer=_failure_text(exc, language), error=ReplyError(code=exc.code, message=str(exc))),
+                       messages=done, outcome=exc.code)
+    except Exception:
+        # A bug, re-raised to the edge; the audit still shows the question and whatever tools ran.
+        record_turn(context=context, question=question, thread_id=thread_id, outcome="internal_error", model=label,
+                    language=language,
+                    messages=messages or messages_after_failure(agent, thread_id=thread_id, question=question))
+        raise
+    return audited(result, messages=messages)
 
 
 def assemble(
@@ -114,11 +136,13 @@ def assemble(
     """Reply fields from one turn's messages (question first, final answer last)."""
     tool_messages = [m for m in messages if isinstance(m, ToolMessage)]
     by_call = {m.tool_call_id: m for m in tool_messages}
+    vault = turn_vault(messages)  # PII tokens an LLM was sent -> role-visible values (assistant.pii_tokens)
     calls: list[ToolCallRecord] = []
     for message in messages:
         if isinstance(message, AIMessage):
             for call in message.tool_calls:
-                calls.append(ToolCallRecord(name=call["name"], args=call["args"], error=_error_code(by_call.get(call["id"]))))
+                calls.append(ToolCallRecord(name=call["name"], args=restore_arguments(call["args"], vault),
+                                            error=_error_code(by_call.get(call["id"]))))
     artifacts = [m.artifact for m in tool_messages]
     results = [a for a in artifacts if isinstance(a, ToolResult)]
 
@@ -126,6 +150,7 @@ def assemble(
     answer = final.text.strip() if final is not None else ""
     if not answer:
         answer = "\n\n".join(r.summary_for(language) for r in results) or _NO_ANSWER[language]
+    answer = detokenize(answer, vault=vault, language=language)
     answer, grounding = ground(answer, artifacts=artifacts, contents=[m.text for m in tool_messages],
                                tool_args=[c.args for c in calls], question=question, language=language)
     if not grounding.ok:

@@ -48,6 +48,8 @@ class AssistantSettings(BaseSettings):
     llm_stream: bool = Field(default=False, description="Stream tokens from the LLM (crm chat streams regardless).")
     price_input_per_mtok: float | None = Field(default=None, description="USD per million input tokens; overrides the table.")
     price_output_per_mtok: float | None = Field(default=None, description="USD per million output tokens.")
+    rate_limit_per_minute: int = Field(
+        default=30, ge=0, description="Questions one user may ask per minute in the web chat and Slack; 0 disables.")
 
     @field_validator("openai_api_key")
     @classmethod

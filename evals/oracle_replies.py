@@ -32,6 +32,11 @@ def _not_found(spec, engine, persona, ent) -> Expectation:
     return Expectation(error="not_found")
 
 
+@kind("denied")
+def _denied(spec, engine, persona, ent) -> Expectation:
+    return Expectation(error="permission_denied")
+
+
 @kind("ask_back")
 def _ask_back(spec, engine, persona, ent) -> Expectation:
     return Expectation(no_tool=True, ask_back=True)

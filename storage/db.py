@@ -1,7 +1,10 @@
 """Engine and sessions.
 
 One engine per database URL, cached. SQLite gets WAL and a busy timeout so the
-web server, the CLI and background jobs can share the file.
+web server, the CLI and background jobs can share the file; inside a retried unit of
+work (``storage.retry.run_with_retry``) that wait is capped at the retry budget, so a
+locked file gives a clear error in about two seconds instead of thirty. PostgreSQL gets a
+connect timeout (CRM_DB_CONNECT_TIMEOUT) so an unreachable host cannot hang a request.
 """
 
 from __future__ import annotations
@@ -14,25 +17,41 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from storage.retry import DEFAULT_SQLITE_BUSY_MS, sqlite_busy_ms
 from storage.settings import get_settings
 
 
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": DEFAULT_SQLITE_BUSY_MS / 1000})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+        def _sqlite_pragmas(dbapi_conn, record):  # pragma: no cover - trivial
+            # The wait first: switching to WAL needs a lock, and inside a retry it must not wait 30 s for it.
+            busy_ms = sqlite_busy_ms.get()
             cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            record.info["busy_ms"] = busy_ms
+
+        @event.listens_for(engine, "checkout")
+        def _sqlite_busy_wait(dbapi_conn, record, _proxy):
+            wanted = sqlite_busy_ms.get()
+            if record.info.get("busy_ms") != wanted:
+                cur = dbapi_conn.cursor()
+                cur.execute(f"PRAGMA busy_timeout={int(wanted)}")
+                cur.close()
+                record.info["busy_ms"] = wanted
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    connect_args = {}
+    if url.startswith("postgresql") and "connect_timeout" not in url:
+        connect_args["connect_timeout"] = get_settings().db_connect_timeout
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def get_engine() -> Engine:

@@ -13,7 +13,13 @@ class StorageError(Exception):
 
 
 class DatabaseUnavailable(StorageError):
-    pass
+    """``reason`` is "locked" (another writer holds the lock) or "down" (unreachable); ``detail`` is the
+    driver's own first line, for operators and logs only: it may name hosts and ports."""
+
+    def __init__(self, message: str, *, reason: str = "down", detail: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.detail = detail
 
 
 class ImportFailed(StorageError):

@@ -20,6 +20,15 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's filter: tables other programs own in our database (APScheduler's job store) are not ours
+    to create or drop, so autogenerate and schema comparisons skip them."""
+    from storage.models.alerts import SCHEDULER_JOB_TABLE
+
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+    return table != SCHEDULER_JOB_TABLE
+
+
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 

@@ -18,6 +18,10 @@ class StorageSettings(BaseSettings):
 
     home: Path = Field(default=Path("./data"), description="Holds the SQLite file and the Chroma directory.")
     database_url: str | None = Field(default=None, description="Overrides the SQLite default, e.g. postgresql+psycopg://…")
+    db_retry_seconds: float = Field(
+        default=2.0, ge=0, le=60,
+        description="How long a locked or unreachable database is retried before a clear 'unavailable' error.")
+    db_connect_timeout: int = Field(default=5, ge=1, le=300, description="Seconds to wait for a PostgreSQL connection.")
 
     @property
     def sqlite_path(self) -> Path:

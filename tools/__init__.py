@@ -8,6 +8,7 @@ from tools.context import ToolContext, scope_for
 from tools.errors import (
     Ambiguous,
     Candidate,
+    DatabaseUnavailable,
     EmptyPeriod,
     FutureDate,
     InvalidArgument,
@@ -25,6 +26,7 @@ __all__ = [
     "ChartSpec",
     "Citation",
     "Column",
+    "DatabaseUnavailable",
     "EmptyPeriod",
     "FutureDate",
     "InvalidArgument",

@@ -13,6 +13,11 @@ Ownership rules (assign_customer):
 - support: no ownership changes.
 Customers outside the caller's scope are not found at all (same as reads); visible
 customers the caller may not change raise ``PermissionDenied``.
+
+The owner update is a compare-and-set on the owner the checks saw, so two changes racing
+for one customer (two reps claiming it, two clicks on Undo) write once; the loser gets
+``Conflict``. ``undo_of`` turns a call into the undo of one pool-history row, refused
+when that change was superseded or already undone (``tools.assign_undo``).
 """
 
 from __future__ import annotations
@@ -22,12 +27,22 @@ from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel, Field
+from sqlalchemy import update
 from sqlmodel import Session
 
-from storage.models import PoolHistory, Role, StaffUser
+from storage.models import Customer, PoolHistory, Role, StaffUser
+from tools.assign_undo import (
+    Conflict,
+    audit_refused,
+    check_before_scope,
+    check_undo,
+    check_undo_target,
+    reverse_arguments,
+    undo_reason,
+)
 from tools.audit import audit_write
 from tools.context import ToolContext
-from tools.errors import InvalidArgument, PermissionDenied
+from tools.errors import InvalidArgument, PermissionDenied, ToolError
 from tools.interaction_log import LogInteractionParams, LogInteractionResult, log_interaction
 from tools.lookup import invalidate_name_cache, resolve_customer, resolve_staff
 from tools.results import Citation, Column, Table, ToolResult
@@ -37,6 +52,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "AssignCustomerParams",
     "AssignCustomerResult",
+    "Conflict",
     "LogInteractionParams",
     "LogInteractionResult",
     "assign_customer",
@@ -51,6 +67,11 @@ class AssignCustomerParams(BaseModel):
     to: str | None = Field(default=None, description="For assign: the rep's name or email")
     reason: str | None = Field(default=None, max_length=300, description="Why (kept in pool history)")
     dry_run: bool = Field(default=False, description="Check and describe the change without writing it")
+    undo_of: int | None = Field(
+        default=None, ge=1,
+        description="Only when undoing: the pool history id this call reverses (from an earlier result's undo "
+                    "arguments); refused if the customer's owner changed since or it was already undone",
+    )
 
 
 class OwnerRef(BaseModel):
@@ -66,7 +87,14 @@ class AssignCustomerResult(ToolResult):
     to_owner: OwnerRef
     dry_run: bool
     pool_history_id: int | None = Field(description="The pool_history row written (None on dry run)")
-    undo: dict = Field(description="assign_customer arguments that reverse this change")
+    undo: dict = Field(description="assign_customer arguments that reverse this change (with undo_of once written)")
+
+    def undo_summary(self, lang: str = "en") -> str:
+        """One line for an Undo button's proposal: what undoing this change will do."""
+        name = self.customer_name
+        if lang == "zh":
+            return f"撤销：把 {name} 交回 {self.from_owner.name}"
+        return f"Undo: give {name} back to {self.from_owner.name}"
 
 
 def _owner(session: Session, owner_id: int | None) -> OwnerRef:
@@ -86,17 +114,41 @@ def assign_customer(params: AssignCustomerParams, *, ctx: ToolContext) -> Assign
     """
     if not ctx.can_write_customers or (ctx.user_id is None and ctx.role != Role.admin):
         raise PermissionDenied(f"the {ctx.role.value} role cannot change customer ownership")
+    try:
+        return _assign(params, ctx=ctx)
+    except ToolError as exc:
+        # Refused undos and lost races are audited too; other refusals are the assistant's tool-call rows.
+        if not params.dry_run and (params.undo_of is not None or isinstance(exc, Conflict)):
+            audit_refused(ctx, tool="assign_customer", arguments=params.model_dump(mode="json"),
+                          records=[f"customer:{params.customer}", f"pool_history:{params.undo_of}"], reason=str(exc))
+        raise
+
+
+def _assign(params: AssignCustomerParams, *, ctx: ToolContext) -> AssignCustomerResult:
     with Session(ctx.engine) as session:
+        undone = check_before_scope(session, ctx, params.undo_of) if params.undo_of is not None else None
         customer = resolve_customer(ctx, customer=params.customer, session=session)
         current = customer.owner_id
+        if params.undo_of is not None:
+            undone = check_undo(session, undone, customer_id=customer.id, current_owner=current,
+                                history_id=params.undo_of)
         target = _target(session, ctx, params, current)
+        if undone is not None:
+            check_undo_target(undone, target=target)
         _check_rules(session, ctx, params.action, current=current, target=target)
         before, after = _owner(session, current), _owner(session, target)
         history_id = None
         if not params.dry_run:
-            customer.owner_id = target
             # Bumped past every earlier value so name caches keyed on max(updated_at) notice the change.
-            customer.updated_at = max(ctx.now, customer.updated_at + timedelta(microseconds=1))
+            stamp = max(ctx.now, customer.updated_at + timedelta(microseconds=1))
+            owner_was = Customer.owner_id.is_(None) if current is None else Customer.owner_id == current
+            changed = session.execute(
+                update(Customer).where(Customer.id == customer.id, owner_was).values(owner_id=target, updated_at=stamp)
+            ).rowcount
+            if changed != 1:
+                session.rollback()
+                raise Conflict("the customer's owner changed while this ran; nothing was changed")
+            reason = undo_reason(params.undo_of, params.reason) if params.undo_of is not None else params.reason
             entry = PoolHistory(
                 customer_id=customer.id,
                 action=params.action,
@@ -104,9 +156,8 @@ def assign_customer(params: AssignCustomerParams, *, ctx: ToolContext) -> Assign
                 to_owner_id=target,
                 by_user_id=ctx.user_id,
                 at=ctx.now,
-                reason=params.reason,
+                reason=reason,
             )
-            session.add(customer)
             session.add(entry)
             session.flush()
             history_id = entry.id
@@ -121,12 +172,8 @@ def assign_customer(params: AssignCustomerParams, *, ctx: ToolContext) -> Assign
             invalidate_name_cache()
             _sync_knowledge_owner(customer.id, target)
         name, cid, ext = customer.name, customer.id, customer.external_id
-    if current is None:
-        undo = {"customer": cid, "action": "release"}
-    elif target is None and current == ctx.user_id:
-        undo = {"customer": cid, "action": "claim"}
-    else:
-        undo = {"customer": cid, "action": "assign", "to": before.name}
+        undo = reverse_arguments(session, ctx, customer_id=cid, from_owner_id=current, to_owner_id=target,
+                                 history_id=history_id)
     return _assign_result(params, cid, name, ext, before, after, history_id, undo)
 
 

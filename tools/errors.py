@@ -10,7 +10,9 @@ arguments, or ask the user). Anything else escaping a tool is a bug.
     │   └── FutureDate             code "future_date": a period that starts after "now"
     ├── NotFound                   code "not_found": no such record *in the caller's scope*
     ├── Ambiguous                  code "ambiguous": several records match; carries candidates
-    └── PermissionDenied           code "permission_denied": a write outside the caller's scope
+    ├── PermissionDenied           code "permission_denied": a write outside the caller's scope
+    └── DatabaseUnavailable        code "database_unavailable": locked or unreachable after bounded
+                                   retries (``tools.registry``); also a ``storage.errors.StorageError``
 
 Reads of a customer outside the caller's scope raise ``NotFound`` with the same
 message as a customer that does not exist, so the answer never confirms existence.
@@ -19,6 +21,8 @@ message as a customer that does not exist, so the answer never confirms existenc
 from __future__ import annotations
 
 from pydantic import BaseModel
+
+from storage.errors import DatabaseUnavailable as StorageUnavailable
 
 
 class Candidate(BaseModel):
@@ -76,3 +80,22 @@ class Ambiguous(ToolError):
         out = super().to_dict()
         out["candidates"] = [c.model_dump() for c in self.candidates]
         return out
+
+
+class DatabaseUnavailable(ToolError, StorageUnavailable):
+    """Retrying with other arguments will not help; the message says to try again later.
+
+    ``detail`` (the driver's message, which may name hosts) stays out of ``to_dict``: the
+    model and the chat user see only the safe message; the terminal and the logs may show it.
+    """
+
+    code = "database_unavailable"
+
+    def __init__(self, message: str, *, reason: str = "down", detail: str | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.reason = reason
+        self.detail = detail
+
+    @classmethod
+    def from_storage(cls, err: StorageUnavailable) -> DatabaseUnavailable:
+        return cls(str(err), reason=getattr(err, "reason", "down"), detail=getattr(err, "detail", None))

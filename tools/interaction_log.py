@@ -8,10 +8,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from storage.models import Direction, Interaction, InteractionChannel
+from storage.models import Direction, Interaction, InteractionChannel, Role
 from tools.audit import audit_write
 from tools.context import ToolContext
-from tools.errors import FutureDate, InvalidArgument
+from tools.errors import FutureDate, InvalidArgument, PermissionDenied
 from tools.lookup import has_cjk, resolve_customer
 from tools.results import Citation, Column, Table, ToolResult
 
@@ -77,6 +77,10 @@ def log_interaction(params: LogInteractionParams, *, ctx: ToolContext) -> LogInt
     dry_run=true to validate and preview without writing. Only customers in the caller's scope
     can be written to. It does not change the customer's owner (use assign_customer).
     """
+    if ctx.role == Role.support:
+        # Issue 7: support reads customers, orders and interactions; only reps, managers and admins write.
+        raise PermissionDenied("the support role is read-only: it cannot log interactions",
+                               hint="ask the customer's owner or a manager to log it")
     channel = (params.channel.value if params.channel else None) or _CHANNELS[params.kind][0]
     if channel not in _CHANNELS[params.kind]:
         raise InvalidArgument(

@@ -238,6 +238,11 @@ def _partial_matches(key: str, index: _NameIndex, scope: Scope) -> list[int]:
     return hits[: MAX_CANDIDATES * 2]
 
 
+def _is_id(text: str) -> bool:
+    """Digits that can be a row id: ASCII only ("²".isdigit() is True, int("²") fails) and within 64 bits."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def resolve_customer(ctx: ToolContext, *, customer: str | int, session: Session | None = None) -> Customer:
     """One customer in the caller's scope by id, external id or (fuzzy) name; NotFound or Ambiguous otherwise."""
     own = session or Session(ctx.engine)
@@ -251,7 +256,7 @@ def resolve_customer(ctx: ToolContext, *, customer: str | int, session: Session 
 def _resolve_customer(session: Session, ctx: ToolContext, customer: str | int) -> Customer:
     if isinstance(customer, bool):
         raise _not_found(customer)
-    if isinstance(customer, int) or (isinstance(customer, str) and customer.strip().isdigit()):
+    if isinstance(customer, int) or (isinstance(customer, str) and _is_id(customer.strip())):
         found = _fetch_in_scope(session, ctx, Customer.id == int(customer))
         if not found:
             raise _not_found(customer)
@@ -297,7 +302,7 @@ def resolve_product(ctx: ToolContext, *, product: str | int, session: Session | 
     own = session or Session(ctx.engine)
     try:
         text = str(product).strip()
-        if isinstance(product, int) or text.isdigit():
+        if isinstance(product, int) or _is_id(text):
             found = own.get(Product, int(text))
             if found:
                 return found
@@ -318,7 +323,7 @@ def resolve_staff(ctx: ToolContext, *, staff: str | int, session: Session | None
         text = str(staff).strip()
         if text.casefold() in ("me", "myself", "我", "我自己") and ctx.user_id is not None:
             text = str(ctx.user_id)
-        if isinstance(staff, int) or text.isdigit():
+        if isinstance(staff, int) or _is_id(text):
             found = own.get(StaffUser, int(text))
             if found:
                 return found

@@ -16,8 +16,10 @@ from typing import Any, Literal, get_type_hints
 
 from pydantic import BaseModel, ValidationError
 
+from storage.errors import DatabaseUnavailable as StorageUnavailable
+from storage.retry import run_with_retry
 from tools.context import ToolContext
-from tools.errors import InvalidArgument
+from tools.errors import DatabaseUnavailable, InvalidArgument
 from tools.results import ToolResult
 
 
@@ -53,16 +55,45 @@ class ToolSpec:
         if isinstance(arguments, BaseModel):
             return arguments
         try:
-            return self.params_model.model_validate(arguments or {})
+            params = self.params_model.model_validate(arguments or {})
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
             raise InvalidArgument(f"invalid arguments for {self.name}: {problems}") from None
+        too_big = _oversized_integer(params.model_dump())
+        if too_big is not None:
+            # No database column holds it (SQLite and PostgreSQL stop at 64 bits); the driver would raise.
+            raise InvalidArgument(f"invalid arguments for {self.name}: {too_big}: the number is too large")
+        return params
 
     def __call__(self, arguments: dict[str, Any] | BaseModel | None = None, *, ctx: ToolContext) -> ToolResult:
         params = self.parse(arguments)
         if self.kind == "write" and ctx.confirm_writes and "dry_run" in type(params).model_fields:
             params = params.model_copy(update={"dry_run": True})
-        return self.function(params, ctx=ctx)
+        # A locked or unreachable database is retried for a bounded time (CRM_DB_RETRY_SECONDS), then
+        # reported as DatabaseUnavailable. Running a tool again is safe because each write is a single
+        # transaction that was rolled back when it failed; an attempt that had already committed is
+        # never repeated (see storage.retry).
+        try:
+            return run_with_retry(lambda: self.function(params, ctx=ctx))
+        except StorageUnavailable as err:
+            if isinstance(err, DatabaseUnavailable):
+                raise
+            raise DatabaseUnavailable.from_storage(err) from err
+
+
+_INT64 = 2**63 - 1
+
+
+def _oversized_integer(value: Any, path: str = "") -> str | None:
+    """The path of the first integer beyond 64 bits in ``value``, or None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (path or "arguments") if abs(value) > _INT64 else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list | tuple) else ()
+    for key, item in items:
+        found = _oversized_integer(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
 
 
 _BUILTINS: tuple[ToolSpec, ...] = (

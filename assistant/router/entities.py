@@ -113,9 +113,21 @@ def _non_overlapping(found: list[Mention]) -> list[Mention]:
     # A full customer name outranks a month hidden in it ("April Brown").
     found = sorted(found, key=lambda m: (_priority(m), -(m.span[1] - m.span[0]), _KIND_RANK.get(m.kind, 20), m.span[0]))
     chosen: list[Mention] = []
+    # Characters already taken, so each check costs the mention's length, not the number chosen so far
+    # (a 100k-character message has tens of thousands of mentions). Empty spans keep the pairwise rule.
+    taken = bytearray(max((m.span[1] for m in found), default=0))
+    empty: list[Mention] = []
     for m in found:
-        if all(m.span[1] <= c.span[0] or m.span[0] >= c.span[1] for c in chosen):
-            chosen.append(m)
+        start, end = m.span
+        if any(taken[start:end]) or any(start < c.span[0] < end for c in empty):
+            continue
+        if end <= start and not all(end <= c.span[0] or start >= c.span[1] for c in chosen):
+            continue
+        chosen.append(m)
+        if end > start:
+            taken[start:end] = b"\x01" * (end - start)
+        else:
+            empty.append(m)
     return sorted(chosen, key=lambda m: m.span[0])
 
 

@@ -107,6 +107,8 @@ def tool_error(lang: str, error: dict) -> str:
         return "这个时间段还没有开始，请换一个过去或当前的时间段。" if lang == "zh" else f"That period hasn't started yet: {message}."
     if code == "empty_period":
         return "这个时间段是空的，请换一个时间段。" if lang == "zh" else f"That period is empty: {message}."
+    if code == "database_unavailable":
+        return "抱歉，数据库暂时不可用（繁忙或无法连接），请稍后再试。" if lang == "zh" else f"Sorry, {message}."
     if lang == "zh":
         return f"抱歉，没能完成查询：{message}" + (f"（{hint}）" if hint else "")
     return f"Sorry, I couldn't answer that: {message}" + (f" ({hint})" if hint else "")

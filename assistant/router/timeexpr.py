@@ -292,16 +292,24 @@ def find_times(text: str, *, today: date) -> list[TimeMatch]:
         for m in pattern.finditer(text):
             if m.end() == m.start():
                 continue
-            resolved = handler(m, today)
+            try:
+                resolved = handler(m, today)
+            except (OverflowError, ValueError):
+                # "the last 99999999999 days", "2026-02-30": no calendar date; not a time the CRM can hold.
+                continue
             if resolved is None:
                 continue
             start, end, grain = resolved
             found.append(TimeMatch(start=start, end=end, span=(m.start(), m.end()), text=m[0], grain=grain))
     found.sort(key=lambda t: (-(t.span[1] - t.span[0]), t.span[0]))
     chosen: list[TimeMatch] = []
+    # Characters already taken (spans are never empty here): linear in the text, not in matches squared.
+    taken = bytearray(len(text))
     for t in found:
-        if all(t.span[1] <= c.span[0] or t.span[0] >= c.span[1] for c in chosen):
+        start, end = t.span
+        if not any(taken[start:end]):
             chosen.append(t)
+            taken[start:end] = b"\x01" * (end - start)
     return sorted(chosen, key=lambda t: t.span[0])
 
 

@@ -17,6 +17,8 @@ SECTIONS = {
     "tools": "evals.bench.tools_bench",
     "predictive": "evals.bench.predictive_bench",
     "knowledge": "evals.bench.knowledge_bench",
+    "embedding": "evals.bench.embedding_bench",
+    "assistant": "evals.bench.assistant_bench",
     "web": "evals.bench.web_load_bench",
 }
 

@@ -2,7 +2,9 @@
 
 Each command builds the caller's ToolContext (``--as EMAIL``, else the demo admin,
 else the system context) and calls ``assistant.respond``; nothing here knows about
-models or tools. ``crm eval`` only launches ``python -m evals`` in a subprocess,
+models or tools. Turns run with ``confirm_writes``: a write the assistant proposes is
+previewed and runs only after "Do it? [y/N]" or ``--yes`` (see ``integrations.cli.confirm``
+for the rules, including exit code 3 when a write waits for confirmation without a terminal). ``crm eval`` only launches ``python -m evals`` in a subprocess,
 because integrations may not import evals.
 """
 
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from integrations.cli import confirm
 from integrations.cli.output import console, err_console, fail, print_json
 
 if TYPE_CHECKING:
@@ -42,24 +45,38 @@ def ask(
     batch: Path | None = typer.Option(None, "--batch", help="Answer every line of FILE (one question per line)."),
     model: str | None = typer.Option(None, "--model", help="Override CRM_MODEL: 'offline' or 'openai:<model>'."),
     no_charts: bool = typer.Option(False, "--no-charts", help="Do not draw chart PNGs."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Run proposed writes without asking (else: a y/N prompt "
+                             "on a terminal; without one nothing is written and the exit code is 3)."),
 ) -> None:
-    """Ask the assistant one question (or a file of them with --batch)."""
+    """Ask the assistant one question (or a file of them with --batch).
+
+    Writes (log an interaction, claim or assign a customer) are previewed first and run only after you
+    confirm: "Do it? [y/N]" on a terminal, or --yes. --batch never prompts (writes need --yes there).
+    """
     if batch is None and not (question or "").strip():
         fail('give a question, e.g. crm ask "which VIPs went quiet this month", or --batch FILE')
     if batch is not None and question:
         fail("give either a question or --batch FILE, not both")
     _select_model(model)
-    context = _context(as_user, now)
+    context = _confirming(_context(as_user, now))
     if batch is not None:
-        _ask_batch(batch, context=context, thread=thread, as_json=as_json, charts=not no_charts)
+        _ask_batch(batch, context=context, thread=thread, as_json=as_json, charts=not no_charts, yes=yes)
         return
     reply = _respond(question or "", context=context, thread=thread, charts=not no_charts)
+    writes = confirm.proposals_for(reply, ctx=context)
     if as_json:
-        print_json(reply.to_json())
+        # Decide first (prompt and notes on stderr) so the JSON can say whether each write ran.
+        confirm.settle(writes, ctx=context, yes=yes, may_prompt=confirm.stdin_is_tty(), lang=reply.language,
+                       quiet=True)
+        print_json({**reply.to_json(), "writes": [w.model_dump(mode="json") for w in writes]})
     else:
         show(reply)
+        confirm.settle(writes, ctx=context, yes=yes, may_prompt=confirm.stdin_is_tty(), lang=reply.language)
     if reply.error is not None:
         raise typer.Exit(1)
+    code = confirm.exit_code(writes)
+    if code:
+        raise typer.Exit(code)
 
 
 def chat(
@@ -67,12 +84,16 @@ def chat(
     thread: str | None = typer.Option(None, "--thread", help="Resume this conversation."),
     now: str | None = typer.Option(None, "--now", help="Pretend today is this date (YYYY-MM-DD)."),
     model: str | None = typer.Option(None, "--model", help="Override CRM_MODEL."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Run proposed writes without asking."),
 ) -> None:
-    """Talk with the assistant: follow-ups remember the conversation. /new starts over, /quit leaves."""
+    """Talk with the assistant: follow-ups remember the conversation. /new starts over, /quit leaves.
+
+    A proposed write is previewed and runs only after "Do it? [y/N]" (or with --yes).
+    """
     from assistant import get_settings, new_thread_id
 
     _select_model(model)
-    context = _context(as_user, now)
+    context = _confirming(_context(as_user, now))
     thread = thread or new_thread_id()
     _enable_history()
     streams = not _settings_or_fail(get_settings).is_offline
@@ -99,6 +120,8 @@ def chat(
         # A grounding repair or warning changes the text after streaming; then the final version is shown too.
         already_shown = bool(printer.parts) and printer.text.strip() == reply.answer.strip()
         show(reply, skip_answer=already_shown, prefix="crm> ")
+        confirm.settle(confirm.proposals_for(reply, ctx=context), ctx=context, yes=yes,
+                       may_prompt=confirm.stdin_is_tty(), lang=reply.language)
 
 
 class _TokenPrinter:
@@ -156,7 +179,8 @@ def _respond(question: str, *, context: ToolContext, thread: str | None, charts:
         fail(str(exc))
 
 
-def _ask_batch(path: Path, *, context: ToolContext, thread: str | None, as_json: bool, charts: bool) -> None:
+def _ask_batch(path: Path, *, context: ToolContext, thread: str | None, as_json: bool, charts: bool,
+               yes: bool) -> None:
     from rich.progress import Progress
 
     if not path.is_file():
@@ -170,11 +194,17 @@ def _ask_batch(path: Path, *, context: ToolContext, thread: str | None, as_json:
         task = progress.add_task("answering", total=len(questions))
         for q in questions:
             reply = _respond(q, context=context, thread=thread, charts=charts)
+            writes = confirm.proposals_for(reply, ctx=context)
             if as_json:
-                print(json.dumps({"question": q, **reply.to_json()}, ensure_ascii=False, default=str), flush=True)
+                confirm.settle(writes, ctx=context, yes=yes, may_prompt=False, lang=reply.language, quiet=True,
+                               why_not="--batch never prompts")
+                line = {"question": q, **reply.to_json(), "writes": [w.model_dump(mode="json") for w in writes]}
+                print(json.dumps(line, ensure_ascii=False, default=str), flush=True)
             else:
                 console.print(f"[bold]Q:[/] {q}", highlight=False)
                 show(reply)
+                confirm.settle(writes, ctx=context, yes=yes, may_prompt=False, lang=reply.language,
+                               why_not="--batch never prompts")
                 console.print()
             progress.advance(task)
 
@@ -194,6 +224,11 @@ def _context(email: str | None, now_text: str | None) -> ToolContext:
         if email:
             fail(str(exc))
     return ToolContext.system(now=now)
+
+
+def _confirming(context: ToolContext) -> ToolContext:
+    """Write tools only preview during the turn; ``integrations.cli.confirm`` runs them once confirmed."""
+    return context.model_copy(update={"confirm_writes": True})
 
 
 def _parse_now(text: str) -> datetime:

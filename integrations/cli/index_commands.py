@@ -14,6 +14,7 @@ def index(
     """Bring the interaction search index up to date (only new or changed interactions are embedded)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from knowledge.encoders import prepare_encoder
     from knowledge.indexing import sync_index
     from knowledge.settings import get_settings
     from knowledge.store import StoreError
@@ -33,6 +34,19 @@ def index(
         progress.update(task, completed=done, total=total)
 
     err_console.print(f"index: {where} ({settings.embedding})", highlight=False)
+    # First use on a machine builds the encoder from the bundled MiniLM (minutes for the fitted static
+    # model); a no-op afterwards. Its own bar, so the wait is not a frozen 0% on the embedding bar.
+    building = Progress(TextColumn("[bold]building encoder[/] {task.description}"), BarColumn(),
+                        MofNCompleteColumn(), TimeRemainingColumn(), console=err_console, disable=quiet)
+    stages: dict = {}
+
+    def build_report(stage: str, done: int, total: int) -> None:
+        if stage not in stages:
+            stages[stage] = building.add_task(stage, total=total)
+        building.update(stages[stage], completed=done, total=total)
+
+    with building:
+        prepare_encoder(settings.embedding, progress=build_report)
     try:
         with progress:
             result = sync_index(rebuild=rebuild, progress=report)

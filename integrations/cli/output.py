@@ -7,14 +7,19 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 console = Console()
 err_console = Console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print a user-facing error (no traceback) and exit non-zero."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    """Print a user-facing error (no traceback) and exit non-zero.
+
+    The message is escaped: it often quotes what the user typed, and "[/x]" there is not rich markup
+    (it would raise). One line, not wrapped to the terminal width, so scripts can grep it.
+    """
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     raise typer.Exit(code)
 
 

@@ -3,6 +3,11 @@
 `crm tool` is generic over the registry: `--key value` pairs become the tool's params
 (`--period.start 2026-01-01` for nested fields; a repeated key makes a list; a value
 starting with `[` or `{` is read as JSON). Tool errors print as one clean line.
+
+Write tools (log_interaction, assign_customer) first run as a dry run and print what they
+would change; they write only with `--yes` or a "y" at the "Do it? [y/N]" prompt. Without a
+terminal and without `--yes` nothing is written and the exit code is 3. `--dry_run` only
+previews. `--json` prints the executed result, or the preview when nothing ran.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import typer
 
 from integrations.cli.output import console, err_console, fail, print_json
 
-_OWN_OPTIONS = {"--json", "--as", "--now", "--chart", "--lang", "--list", "--help", "-h"}
+_OWN_OPTIONS = {"--json", "--as", "--now", "--chart", "--lang", "--list", "--help", "-h", "--yes", "-y"}
+_FLAGS = ("--json", "--list", "--help", "-h", "--yes", "-y")
 
 
 def parse_tool_args(tokens: list[str]) -> dict[str, Any]:
@@ -82,7 +88,7 @@ def _split_own(tokens: list[str]) -> tuple[dict[str, str | bool], list[str]]:
         t = tokens[i]
         key = t.split("=", 1)[0]
         if key in _OWN_OPTIONS:
-            if key in ("--json", "--list", "--help", "-h"):
+            if key in _FLAGS:
                 own[key] = True
             elif "=" in t:
                 own[key] = t.split("=", 1)[1]
@@ -137,6 +143,8 @@ def _describe(name: str) -> None:
 
     walk(spec.params_model, "")
     console.print("\nCommon options: --json, --as EMAIL, --now YYYY-MM-DD, --chart PATH, --lang en|zh")
+    if spec.kind == "write":
+        console.print("A write previews first and runs after 'Do it? [y/N]' or with --yes (exit 3 when it waits).")
 
 
 def _context(as_email: str | None, now: datetime | None):
@@ -156,7 +164,7 @@ def _print_error(exc, as_json: bool) -> None:
     if as_json:
         print_json(exc.to_dict())
         raise typer.Exit(1)
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+    err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)  # user text is not markup
     if isinstance(exc, Ambiguous):
         for c in exc.candidates:
             err_console.print(f"  - {c.id}: {c.label}" + (f" ({c.detail})" if c.detail else ""), markup=False, highlight=False)
@@ -187,6 +195,9 @@ def tool(ctx: typer.Context, name: str | None = typer.Argument(None, help="Tool 
         spec = get_tool(name)
         arguments = parse_tool_args(rest)
         tool_ctx = _context(own.get("--as"), parse_now(own.get("--now")))  # type: ignore[arg-type]
+        if spec.kind == "write" and not _truthy(arguments.get("dry_run")):
+            _confirmed_write(spec, arguments, ctx=tool_ctx, own=own)
+            return
         result = spec(arguments, ctx=tool_ctx)
     except ToolError as exc:
         _print_error(exc, as_json)
@@ -202,6 +213,29 @@ def tool(ctx: typer.Context, name: str | None = typer.Argument(None, help="Tool 
     else:
         # Plain echo, not rich: tables must not be re-wrapped to the terminal width.
         typer.echo(result.to_text(lang=str(own.get("--lang") or "en")))
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("true", "1", "yes", "y", "on")
+
+
+def _confirmed_write(spec, arguments: dict[str, Any], *, ctx, own: dict[str, str | bool]) -> None:
+    """Preview the write, then run it only once confirmed (see the module docstring for the rules)."""
+    from integrations.cli import confirm
+
+    as_json, lang = bool(own.get("--json")), str(own.get("--lang") or "en")
+    preview = spec({**arguments, "dry_run": True}, ctx=ctx)
+    if not as_json:
+        typer.echo(preview.to_text(lang=lang))
+    write = confirm.ProposedWrite(tool=spec.name, arguments={k: v for k, v in arguments.items() if k != "dry_run"},
+                                  preview=preview.summary_for(lang))
+    confirm.settle([write], ctx=ctx, yes=bool(own.get("--yes") or own.get("-y")), may_prompt=confirm.stdin_is_tty(),
+                   lang=lang, quiet=as_json, show_preview=as_json)
+    if as_json:
+        print_json(write.result if write.ran else preview.to_json())
+    code = confirm.exit_code([write])
+    if code:
+        raise typer.Exit(code)
 
 
 def _write_chart(result, path: Path) -> None:

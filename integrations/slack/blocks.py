@@ -27,6 +27,8 @@ MAX_TABLES = 3
 FOLLOWUP_ACTION = "crm_followup"
 CONFIRM_ACTION = "crm_write_confirm"
 CANCEL_ACTION = "crm_write_cancel"
+# The Undo button confirms the pending write that reverses a done assignment, so it is a confirm action too.
+UNDO_ACTION = CONFIRM_ACTION
 WRITE_BLOCK_PREFIX = "crm_write:"
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -39,6 +41,7 @@ _TEXT = {
     "more_rows": {"en": "… {n} more rows", "zh": "… 另有 {n} 行"},
     "confirm": {"en": "Confirm", "zh": "确认"},
     "cancel": {"en": "Cancel", "zh": "取消"},
+    "undo": {"en": "Undo", "zh": "撤销"},
     "proposal": {"en": ":pencil2: *Please confirm:* {what}", "zh": ":pencil2: *请确认：* {what}"},
     "asked": {"en": "<@{user}> asked: {question}", "zh": "<@{user}> 问：{question}"},
 }
@@ -178,7 +181,18 @@ def proposal_blocks(write: PendingWrite, description: str, *, lang: str = "en") 
     ]
 
 
-def replace_write_blocks(blocks: list[dict], write_id: str, outcome: str) -> list[dict]:
-    """The message's blocks with one proposal's buttons swapped for what became of it."""
+def undo_blocks(undo: PendingWrite, *, lang: str = "en") -> list[dict]:
+    """An Undo button under a done assignment; it confirms ``undo``, the stored write that reverses it."""
+    return [{"type": "actions", "block_id": f"{WRITE_BLOCK_PREFIX}{undo.id}", "elements": [
+        {"type": "button", "action_id": UNDO_ACTION, "value": undo.id,
+         "text": {"type": "plain_text", "text": text("undo", lang)}},
+    ]}]
+
+
+def replace_write_blocks(blocks: list[dict], write_id: str, outcome: str, *, extra: list[dict] = ()) -> list[dict]:
+    """The message's blocks with one proposal's buttons swapped for what became of it (and ``extra``, e.g. Undo)."""
     block_id = f"{WRITE_BLOCK_PREFIX}{write_id}"
-    return [context(outcome) if b.get("block_id") == block_id else b for b in blocks]
+    out: list[dict] = []
+    for block in blocks:
+        out.extend([context(outcome), *extra] if block.get("block_id") == block_id else [block])
+    return out[:50]

@@ -30,6 +30,7 @@ def mount_slack(app: FastAPI, *, settings: SlackSettings | None = None, **factor
         return False
     from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
     from starlette.concurrency import run_in_threadpool
+    from starlette.responses import PlainTextResponse
 
     from integrations.slack.app import create_slack_app
 
@@ -37,7 +38,11 @@ def mount_slack(app: FastAPI, *, settings: SlackSettings | None = None, **factor
 
     async def slack_events(request):  # a plain Starlette route: Slack's body is Bolt's to parse, not FastAPI's
         body = await request.body()
-        response = await run_in_threadpool(bolt_app.dispatch, to_bolt_request(request, body))
+        try:
+            bolt_request = to_bolt_request(request, body)
+        except Exception:  # noqa: BLE001 - Bolt parses the body before checking the signature: junk is a 400
+            return PlainTextResponse("invalid request body", status_code=400)
+        response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
         return to_starlette_response(response)
 
     app.router.add_route(EVENTS_PATH, slack_events, methods=["POST"], name="slack_events", include_in_schema=False)

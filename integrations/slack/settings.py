@@ -32,6 +32,12 @@ class SlackSettings(BaseSettings):
     signing_secret: SecretStr | None = Field(default=None, description="Verifies HTTP requests from Slack.")
     api_url: str = Field(default="https://slack.com/api/", description="Slack Web API base URL (a fake one in tests).")
     command: str = Field(default="/crm", pattern=r"^/[\w-]+$", description="The slash command the manifest declares.")
+    digest_channel: str | None = Field(
+        default=None, description="Channel id (C…) for the managers' alert digest; `crm schedule set digest --channel` overrides."
+    )
+    report_channel: str | None = Field(
+        default=None, description="Channel id for scheduled reports (VIP report); defaults to the digest channel."
+    )
     public_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("CRM_PUBLIC_URL", "SLACK_PUBLIC_URL"),

@@ -3,6 +3,11 @@
 Everything but ``/api/login`` needs a session (cookie or bearer token) and answers 401
 without one. Replies carry chart URLs (``/charts/<name>.png``) that only their owner can
 fetch, and customer citations that link to ``/customers/<id>``.
+
+Bad requests get a status and a JSON ``detail``, never a stack trace: 413 for a body over
+``MAX_BODY_BYTES``, 422 for malformed or invalid JSON (``create_app``), 429 with
+``Retry-After`` when a user asks faster than CRM_RATE_LIMIT_PER_MINUTE, and 503 with
+``Retry-After`` while the database is locked or unreachable (``install``).
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ import re
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from sqlalchemy.exc import DBAPIError
 
 from integrations.web import chat
 from integrations.web.auth import (
@@ -38,11 +44,79 @@ from integrations.web.schemas import (
     ThreadDetail,
 )
 from integrations.web.state import WebState, get_state
+from storage.errors import DatabaseUnavailable
 from storage.models import StaffUser, WebThreadPublic
+from storage.retry import as_unavailable
+from tools.errors import DatabaseUnavailable as ToolUnavailable
+from tools.errors import NotFound, PermissionDenied, ToolError
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
 _CHART_NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+# A question is at most 4,000 characters (AskRequest); a body far beyond that is refused before it is parsed.
+MAX_BODY_BYTES = 256 * 1024
+DATABASE_RETRY_AFTER = 5
+
+
+def install(app: FastAPI) -> None:
+    """The API's error handling: a size limit on request bodies, and 503 (not 500) while the database
+    is locked or down. Called once by ``create_app``."""
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES, prefix="/api/")
+    # Both classes by name: the tools' DatabaseUnavailable is also a ToolError, which would come first.
+    app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
+    app.add_exception_handler(ToolUnavailable, _database_unavailable)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(ToolError, _tool_error)
+
+
+class BodyLimit:
+    """Refuse (413) a request under ``prefix`` whose Content-Length exceeds ``max_bytes``, unread."""
+
+    def __init__(self, app, *, max_bytes: int, prefix: str) -> None:
+        self.app, self.max_bytes, self.prefix = app, max_bytes, prefix
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix):
+            length = dict(scope.get("headers") or ()).get(b"content-length", b"0")
+            if not length.isdigit() or int(length) > self.max_bytes:
+                detail = f"request body too large (the limit is {self.max_bytes // 1024} KB)"
+                await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    # The driver's detail names hosts and ports: it goes to the log, the client gets the safe message.
+    logger.warning("database unavailable: %s", getattr(exc, "detail", None) or exc)
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
+
+
+async def _tool_error(_request: Request, exc: Exception) -> JSONResponse:
+    # A tool error that reached a route unhandled is still about the request (a bad id, a number too large).
+    status = 404 if isinstance(exc, NotFound) else 403 if isinstance(exc, PermissionDenied) else 400
+    return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    unavailable = as_unavailable(exc)
+    if unavailable is not None:
+        return await _database_unavailable(request, unavailable)
+    logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"detail": "the request failed because of a database error"}, status_code=500)
+
+
+def admit_question(state: WebState, user: StaffUser, question: str) -> str:
+    """The cleaned question, once the user is within their rate limit; else HTTPException 429."""
+    from assistant import check_question, clean_question, detect_language, limited_message
+
+    wait = check_question(user_id=user.id, database_url=state.database_url)
+    if wait:
+        raise HTTPException(status_code=429, detail=limited_message(detect_language(question), seconds=wait),
+                            headers={"Retry-After": str(wait)})
+    cleaned = clean_question(question)
+    if not cleaned:
+        raise HTTPException(status_code=422, detail="the question is empty (or only control characters)")
+    return cleaned
 
 
 def me(user: StaffUser) -> Me:
@@ -92,9 +166,10 @@ def api_me(user: StaffUser = Depends(require_user)) -> Me:
 @router.post("/api/ask", response_model=AskReply, tags=["chat"], summary="Ask a question; get the whole reply")
 async def api_ask(body: AskRequest, request: Request, user: StaffUser = Depends(require_user)) -> AskReply:
     state = get_state(request)
+    question = admit_question(state, user, body.question)
     thread = await anyio.to_thread.run_sync(
-        lambda: chat.open_thread(state, user, thread_id=body.thread_id, question=body.question))
-    return await _answer(state, user, thread=thread, question=body.question)
+        lambda: chat.open_thread(state, user, thread_id=body.thread_id, question=question))
+    return await _answer(state, user, thread=thread, question=question)
 
 
 async def _answer(state: WebState, user: StaffUser, *, thread, question: str, on_token=None) -> AskReply:
@@ -114,8 +189,9 @@ async def _answer(state: WebState, user: StaffUser, *, thread, question: str, on
 )
 async def api_ask_stream(body: AskRequest, request: Request, user: StaffUser = Depends(require_user)) -> StreamingResponse:
     state = get_state(request)
+    question = admit_question(state, user, body.question)
     thread = await anyio.to_thread.run_sync(
-        lambda: chat.open_thread(state, user, thread_id=body.thread_id, question=body.question))
+        lambda: chat.open_thread(state, user, thread_id=body.thread_id, question=question))
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     loop = asyncio.get_running_loop()
 
@@ -124,12 +200,17 @@ async def api_ask_stream(body: AskRequest, request: Request, user: StaffUser = D
 
     async def work() -> None:
         try:
-            reply = await _answer(state, user, thread=thread, question=body.question,
+            reply = await _answer(state, user, thread=thread, question=question,
                                   on_token=lambda text: emit("token", {"text": text}))
             emit("reply", reply.model_dump(mode="json"))
         except HTTPException as exc:
             emit("error", {"status": exc.status_code, "detail": exc.detail})
-        except Exception:  # noqa: BLE001 - the stream must end with an event, not a cut connection
+        except Exception as exc:  # noqa: BLE001 - the stream must end with an event, not a cut connection
+            unavailable = as_unavailable(exc)
+            if unavailable is not None:
+                logger.warning("database unavailable during a streamed answer: %s", unavailable.detail)
+                emit("error", {"status": 503, "detail": str(unavailable)})
+                return
             logger.exception("streamed answer failed on thread %s", thread.id)
             emit("error", {"status": 500, "detail": "the assistant failed unexpectedly"})
         finally:

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from integrations.web import api, customers, pages, writes
+from integrations.web import alerts, api, audit, customers, gdpr, pages, writes
 from integrations.web.settings import WebSettings, get_settings
 from integrations.web.state import WebState, build_state
 
@@ -59,6 +59,10 @@ def create_app(*, database_url: str | None = None, settings: WebSettings | None 
     app.include_router(api.router)
     app.include_router(writes.router)
     app.include_router(customers.router)
+    app.include_router(gdpr.router)
+    api.install(app)  # body size limit; 503 while the database is locked or down
+    app.include_router(audit.router)
+    app.include_router(alerts.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(RequestValidationError)
@@ -119,7 +123,9 @@ def _prime(state: WebState) -> None:
         from assistant import new_thread_id, respond
         from tools import ToolContext
 
-        context = ToolContext.system(now=state.now(), database_url=state.database_url)
+        # Channel "system": the audit log shows this as the server's own warm-up, not someone at a terminal.
+        context = ToolContext.system(now=state.now(), database_url=state.database_url).model_copy(
+            update={"channel": "system"})
         respond("monthly revenue this year", context=context, thread_id=f"warm-up-{new_thread_id()}")
     except Exception:  # noqa: BLE001 - warming is an optimisation; real questions report real errors
         logger.warning("could not warm up the assistant", exc_info=True)

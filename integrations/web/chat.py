@@ -86,7 +86,13 @@ def web_table(table: Table, *, lang: str) -> WebTable:
 def proposal(write: WebPendingWrite) -> Proposal:
     return Proposal(id=write.id, tool=write.tool, arguments=write.arguments, summary=write.summary,
                     status=write.status, outcome=write.outcome, confirm_url=f"/api/writes/{write.id}/confirm",
-                    cancel_url=f"/api/writes/{write.id}/cancel")
+                    cancel_url=f"/api/writes/{write.id}/cancel",
+                    undo_url=f"/api/writes/{write.id}/undo" if undoable(write) else None)
+
+
+def undoable(write: WebPendingWrite) -> bool:
+    """A done assignment that is not itself an undo (undoing an undo would be a redo, not offered)."""
+    return write.status == "done" and write.tool == "assign_customer" and "undo_of" not in write.arguments
 
 
 def _propose(state: WebState, user: StaffUser, *, ctx: ToolContext, reply: Reply, thread_id: str) -> list[Proposal]:

@@ -65,10 +65,11 @@ class Proposal(BaseModel):
     tool: str
     arguments: dict[str, Any]
     summary: str = Field(description="What the write would change (its dry run)")
-    status: Literal["pending", "running", "done", "failed", "cancelled"] = "pending"
+    status: Literal["pending", "running", "done", "failed", "cancelled", "undone"] = "pending"
     outcome: str | None = None
     confirm_url: str
     cancel_url: str
+    undo_url: str | None = Field(default=None, description="POST here to undo a done assignment")
 
 
 class AskReply(BaseModel):
@@ -101,6 +102,7 @@ class ThreadDetail(BaseModel):
 
 class WriteOutcome(BaseModel):
     id: str
-    status: Literal["done", "failed", "cancelled"]
+    status: Literal["done", "failed", "cancelled", "undone"]
     summary: str
     table: WebTable | None = None
+    undo_url: str | None = Field(default=None, description="POST here to undo this assignment")

@@ -7,6 +7,7 @@ does not exist.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +24,11 @@ TITLE_LENGTH = 80
 
 def new_id() -> str:
     return secrets.token_hex(16)
+
+
+def undo_id_for(write_id: str) -> str:
+    """The id of the pending write that undoes ``write_id``: derived, so the Undo button needs no new column."""
+    return hashlib.sha256(f"undo:{write_id}".encode()).hexdigest()[:32]
 
 
 def title_of(question: str) -> str:
@@ -98,8 +104,8 @@ class WebStore:
     # -- proposed writes -------------------------------------------------------------------------
 
     def propose(self, *, user_id: int, thread_id: str | None, tool: str, arguments: dict[str, Any],
-                summary: str, language: str = "en") -> WebPendingWrite:
-        write = WebPendingWrite(id=new_id(), user_id=user_id, thread_id=thread_id, tool=tool, arguments=arguments,
+                summary: str, language: str = "en", write_id: str | None = None) -> WebPendingWrite:
+        write = WebPendingWrite(id=write_id or new_id(), user_id=user_id, thread_id=thread_id, tool=tool, arguments=arguments,
                                 summary=summary, language=language)
         with Session(self.engine, expire_on_commit=False) as session:
             session.add(write)

@@ -1,5 +1,12 @@
 """The CRM data model: one SQLModel entity family per table (Base → Create/Update → table → Public)."""
 
+from storage.models.alerts import (
+    SCHEDULER_JOB_TABLE,
+    AlertDelivery,
+    AlertRecord,
+    ChurnScoreSeen,
+    ReportSchedule,
+)
 from storage.models.campaign import (
     Campaign,
     CampaignCreate,
@@ -41,12 +48,16 @@ from storage.models.web import WebChart, WebMessage, WebPendingWrite, WebThread,
 
 __all__ = [
     "NON_REVENUE_STATUSES",
+    "SCHEDULER_JOB_TABLE",
+    "AlertDelivery",
+    "AlertRecord",
     "AuditEntry",
     "Campaign",
     "CampaignCreate",
     "CampaignPublic",
     "CampaignTouch",
     "CampaignTouchPublic",
+    "ChurnScoreSeen",
     "Coupon",
     "Customer",
     "CustomerCreate",
@@ -84,6 +95,7 @@ __all__ = [
     "ProductCreate",
     "ProductPublic",
     "ProductUpdate",
+    "ReportSchedule",
     "Role",
     "StaffUser",
     "StaffUserCreate",

@@ -5,7 +5,9 @@ auth.test, chat.postMessage / update / postEphemeral, users.info, reactions.add,
 assistant.threads.setStatus, apps.connections.open, the three steps of files upload v2
 (files.getUploadURLExternal, a POST of the bytes to the returned upload URL,
 files.completeUploadExternal) and response_url posts. Tests read ``calls`` and wait
-with ``wait_for``.
+with ``wait_for``. For delivered alerts it also answers users.lookupByEmail, conversations.open
+(a DM channel ``D<user id>``) and conversations.history over the messages it has accepted
+(``messages``, per channel, with their metadata), so a sender can check what Slack already holds.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class FakeSlack:
         self.channel_failures: dict[tuple[str, str], str] = {}  # (method, channel) -> error code
         self.calls: list[Call] = []
         self.uploads: dict[str, bytes] = {}
+        self.messages: dict[str, list[dict]] = {}  # channel id -> accepted messages, oldest first
         self._ts = itertools.count(1)
         self._files = itertools.count(1)
         self._cond = threading.Condition()
@@ -107,8 +110,29 @@ class FakeSlack:
                     "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
         if method == "chat.postMessage":
             ts = self.next_ts()
-            return {"ok": True, "channel": args.get("channel"), "ts": ts,
-                    "message": {"text": args.get("text"), "ts": ts, "thread_ts": args.get("thread_ts"), "bot_id": BOT_ID}}
+            # Like Slack, a user id as the channel posts into the app's DM with that user.
+            channel = self.dm_channel(args["channel"]) if str(args.get("channel", "")).startswith("U") else args.get("channel")
+            message = {"text": args.get("text"), "ts": ts, "thread_ts": args.get("thread_ts"), "bot_id": BOT_ID,
+                       "type": "message"}
+            if args.get("metadata"):
+                metadata = args["metadata"]
+                message["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+            with self._cond:
+                self.messages.setdefault(str(channel), []).append({**message, "blocks": args.get("blocks")})
+            return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method == "users.lookupByEmail":
+            email = str(args.get("email", "")).strip().lower()
+            for user in self.users.values():
+                if str((user.get("profile") or {}).get("email", "")).strip().lower() == email:
+                    return {"ok": True, "user": user}
+            return {"ok": False, "error": "users_not_found"}
+        if method == "conversations.open":
+            users = str(args.get("users", ""))
+            if not users or "," in users:
+                return {"ok": False, "error": "not_implemented" if users else "users_list_not_supplied"}
+            return {"ok": True, "channel": {"id": self.dm_channel(users)}}
+        if method == "conversations.history":
+            return self._history(args)
         if method == "chat.update":
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text")}
         if method == "chat.postEphemeral":
@@ -128,6 +152,26 @@ class FakeSlack:
             return {"ok": True}
         return {"ok": False, "error": "unknown_method"}
 
+    @staticmethod
+    def dm_channel(user_id: str) -> str:
+        return "D" + user_id.removeprefix("U")
+
+    def _history(self, args: dict) -> dict:
+        channel = str(args.get("channel", ""))
+        with self._cond:
+            if channel not in self.messages and channel[:1] not in ("C", "D", "G"):
+                return {"ok": False, "error": "channel_not_found"}
+            found = list(self.messages.get(channel, []))  # a channel nothing was posted to is empty
+        oldest = float(args.get("oldest") or 0)
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        out = []
+        for m in reversed(found):  # newest first, as Slack answers
+            if float(m["ts"]) < oldest:
+                continue
+            out.append({k: v for k, v in m.items() if k != "blocks" and (with_metadata or k != "metadata")})
+        limit = int(args.get("limit") or 100)
+        return {"ok": True, "messages": out[:limit], "has_more": len(out) > limit}
+
     def _handler_class(self):
         fake = self
 
@@ -136,6 +180,15 @@ class FakeSlack:
 
             def log_message(self, *args) -> None:  # quiet test output
                 pass
+
+            def do_GET(self) -> None:  # noqa: N802 - slack_sdk sends a few reads (history, lookups) as GET
+                parts = urlsplit(self.path)
+                token = (self.headers.get("Authorization") or "").removeprefix("Bearer ") or None
+                method = parts.path.removeprefix("/api/")
+                args: dict[str, Any] = dict(parse_qsl(parts.query))
+                result = fake.answer(method, args)
+                fake._record(method, args, token, result)
+                self._send(200, json.dumps(result).encode(), "application/json")
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 parts = urlsplit(self.path)

@@ -137,7 +137,7 @@ def test_rep_limits(crm, calls):
     with pytest.raises(InvalidArgument):  # own customer: nothing to claim
         assign_customer(AssignCustomerParams(customer=crm.customers["chen_en"], action="claim"), ctx=rep1)
     r = assign_customer(AssignCustomerParams(customer=crm.customers["chen_en"], action="release"), ctx=rep1)
-    assert _owner(crm, crm.customers["chen_en"]) is None and r.undo == {"customer": crm.customers["chen_en"], "action": "claim"}
+    assert _owner(crm, crm.customers["chen_en"]) is None and r.undo == {"customer": crm.customers["chen_en"], "action": "claim", "undo_of": r.pool_history_id}
     with pytest.raises(PermissionDenied):
         assign_customer(AssignCustomerParams(customer="Pat Pool", action="claim"), ctx=_ctx(crm, "support@t.crm"))
 
@@ -154,7 +154,7 @@ def test_manager_assigns_within_team_only(crm, calls):
     head = _ctx(crm, "head@t.crm")
     r = assign_customer(AssignCustomerParams(customer=wes, action="assign", to="rep1@t.crm"), ctx=head)
     assert _owner(crm, wes) == crm.staff["rep1"]
-    assert r.undo == {"customer": wes, "action": "assign", "to": "Bob West"}
+    assert r.undo == {"customer": wes, "action": "assign", "to": "rep3@t.crm", "undo_of": r.pool_history_id}
     get_tool("assign_customer")(r.undo, ctx=head)
     assert _owner(crm, wes) == crm.staff["rep3"]
     with pytest.raises(InvalidArgument):

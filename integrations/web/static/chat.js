@@ -84,16 +84,35 @@ function renderProposal(p) {
       outcome.className = `outcome ${data.status || "failed"}`;
       outcome.textContent = response.ok ? data.summary : (data.detail || "The write failed.");
       if (data.table) outcome.append(renderTable(data.table));
+      if (response.ok && data.undo_url) box.append(undoActions(data.undo_url, outcome));
     };
     confirm.addEventListener("click", () => decide(p.confirm_url));
     cancel.addEventListener("click", () => decide(p.cancel_url));
     box.append(actions);
   } else {
     outcome.className = `outcome ${p.status}`;
-    outcome.textContent = p.status === "done" ? p.outcome : `${p.status}${p.outcome ? ": " + p.outcome : ""}`;
+    outcome.textContent = ["done", "undone"].includes(p.status) ? p.outcome : `${p.status}${p.outcome ? ": " + p.outcome : ""}`;
   }
   box.append(outcome);
+  if (p.status === "done" && p.undo_url) box.append(undoActions(p.undo_url, outcome));
   return box;
+}
+
+// Undo is a write of its own: one click runs it (the server refuses it if the owner changed since).
+function undoActions(url, outcome) {
+  const undo = el("button", { type: "button", class: "undo", text: "Undo" });
+  const actions = el("div", { class: "actions" }, undo);
+  undo.addEventListener("click", async () => {
+    undo.disabled = true;
+    const response = await api(url, { method: "POST" });
+    const data = await response.json();
+    const ok = response.ok && data.status === "undone";
+    const note = el("div", { class: `undo-outcome ${ok ? "undone" : "failed"}`,
+      text: ok ? `Undone: ${data.summary}` : (data.summary || data.detail || "The undo failed.") });
+    actions.replaceWith(note);
+    if (ok) outcome.classList.add("undone");
+  });
+  return actions;
 }
 
 function renderReply(msg, reply) {
