@@ -63,6 +63,8 @@ def ask(
         _ask_batch(batch, context=context, thread=thread, as_json=as_json, charts=not no_charts, yes=yes)
         return
     reply = _respond(question or "", context=context, thread=thread, charts=not no_charts)
+    if reply.error is not None and reply.error.code == "too_long":
+        fail(reply.error.message)
     writes = confirm.proposals_for(reply, ctx=context)
     if as_json:
         # Decide first (prompt and notes on stderr) so the JSON can say whether each write ran.
@@ -171,8 +173,24 @@ def show(reply: Reply, *, skip_answer: bool = False, prefix: str = "") -> None:
 
 
 def _respond(question: str, *, context: ToolContext, thread: str | None, charts: bool, on_token=None) -> Reply:
-    from assistant import AssistantError, respond
+    from assistant import (
+        MAX_QUESTION_CHARS,
+        AssistantError,
+        Reply,
+        ReplyError,
+        clean_question,
+        detect_language,
+        respond,
+        too_long_message,
+    )
 
+    if len(clean_question(question)) > MAX_QUESTION_CHARS:
+        # The same limit the web and Slack hold questions to: one pasted file is not a question, and
+        # answering it would only cost seconds of routing for a reply nobody wants.
+        lang = detect_language(question[:2000])
+        message = too_long_message(lang, length=len(question))
+        return Reply(answer=message, language=lang, model="none", latency_ms=0.0, thread_id=thread or "",
+                     error=ReplyError(code="too_long", message=message))
     try:
         return respond(question, context=context, thread_id=thread, render_charts=charts, on_token=on_token)
     except AssistantError as exc:
