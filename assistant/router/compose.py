@@ -61,7 +61,8 @@ def _highlight(table: Table | None, *, lang: str, summary: str) -> str:
     cols = table.columns
     label_i = next((i for i, c in enumerate(cols) if c.kind == "text"), None)
     value_i = next((i for i, c in enumerate(cols) if c.kind in _NUMERIC), None)
-    if label_i is None:
+    if label_i is None or value_i is None:
+        # Labels alone (a profile's field names: "phone; email; address") tell the reader nothing.
         return ""
     items = []
     for row in table.rows[:HIGHLIGHT_ROWS]:
