@@ -19,11 +19,12 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Float, and_, case, cast, func, literal_column, select
+from sqlalchemy import ColumnElement, Float, and_, cast, func, literal_column, select
 from sqlalchemy.engine import Engine
 
 from storage.models import NON_REVENUE_STATUSES, Customer, Order
 from storage.scope import Scope
+from tools.order_frames import DAY_MS, order_book, to_ms
 
 CADENCE_COLUMNS = [
     "customer_id",
@@ -103,17 +104,6 @@ def _scoped(stmt, scope: Scope | None, conditions: list):
     return stmt.where(and_(*conditions))
 
 
-def _purchase_days(dialect: str):
-    """Comma-separated order dates (YYYY-MM-DD, one per order) of a customer, aggregated in SQL.
-
-    Plain text, no per-row date arithmetic and no DISTINCT: both cost SQLite a sort per group;
-    numpy parses and deduplicates a million dates in a fraction of a second instead.
-    """
-    if dialect == "sqlite":
-        return func.group_concat(func.substr(Order.ordered_at, 1, 10))
-    return func.string_agg(func.to_char(Order.ordered_at, "YYYY-MM-DD"), literal_column("','"))
-
-
 SUMMARY_COLUMNS = [
     "customer_id",
     "first_day",
@@ -128,111 +118,109 @@ SUMMARY_COLUMNS = [
 
 
 def order_summary(engine: Engine, *, now: datetime, scope: Scope | None = None) -> pd.DataFrame:
-    """Per-customer aggregates of revenue orders before ``now``, grouped by the database.
+    """Per-customer aggregates of revenue orders before ``now`` (SUMMARY_COLUMNS plus ``usual_gap_days``).
 
-    One row per buying customer (SUMMARY_COLUMNS plus ``days``, the distinct purchase days):
-    a group-by sends 100k rows over the driver instead of a million orders. The last result
-    is kept in-process (keyed by the orders' max id and count), because ``crm refresh`` asks
-    for RFM and then for cadence over the same orders.
+    Computed with numpy from the shared order book (``tools.order_frames``), which is read
+    once per data version; the summary is kept on the book per "now", since ``crm refresh``
+    asks for RFM and then for cadence, and a report may ask for the same past moment again.
     """
+    book = order_book(engine)
+    frame = book.memo(("summary", to_ms(now)), lambda: summary_from_book(book, now=now))
+    if scope is not None and not scope.all_customers:
+        frame = frame[frame["customer_id"].isin(customers_in_scope(engine, scope=scope))]
+    return frame.reset_index(drop=True).copy()
+
+
+def customers_in_scope(engine: Engine, *, scope: Scope) -> np.ndarray:
+    """Sorted ids of the customers ``scope`` may see; kept per customer-table version (max id and latest
+    ``updated_at``: an assignment bumps it), since a manager's team plus the pool is tens of thousands of ids."""
     with engine.connect() as conn:
-        fingerprint = tuple(conn.execute(select(func.max(Order.id), func.count(Order.id))).one())
-    key = (str(engine.url), now, scope, fingerprint)
-    cached = _SUMMARY.get("last")
-    if cached is not None and cached[0] == key:
-        return cached[1].copy()
-    frame = _order_summary(engine, now=now, scope=scope)
-    _SUMMARY["last"] = (key, frame)
-    return frame.copy()
-
-
-_SUMMARY: dict[str, tuple] = {}
-
-
-def _order_summary(engine: Engine, *, now: datetime, scope: Scope | None) -> pd.DataFrame:
-    dialect = engine.dialect.name
-    recent = Order.ordered_at >= now - timedelta(days=WINDOW_DAYS)
-    prior = and_(
-        Order.ordered_at < now - timedelta(days=WINDOW_DAYS),
-        Order.ordered_at >= now - timedelta(days=2 * WINDOW_DAYS),
-    )
-    columns = [
-        Order.customer_id,
-        func.min(Order.ordered_at),
-        func.max(Order.ordered_at),
-        func.count(),
-        func.sum(Order.total_amount),
-        func.sum(case((recent, Order.total_amount), else_=0.0)),
-        func.sum(case((prior, Order.total_amount), else_=0.0)),
-        func.sum(case((recent, 1), else_=0)),
-        func.sum(case((prior, 1), else_=0)),
-        _purchase_days(dialect),
-    ]
-    conditions = [Order.ordered_at < now, Order.status.not_in(NON_REVENUE_STATUSES)]
-    stmt = (
-        _scoped(select(*columns), scope, conditions).group_by(Order.customer_id).order_by(Order.customer_id)
-    )
-    if dialect == "sqlite" and not _has_status_covering_index(engine):
-        # SQLite would walk ix_orders_customer_date_amount (it matches the GROUP BY) and fetch every
-        # row for its status: a random read per order, 2x slower than one scan plus a sort.
-        stmt = stmt.with_hint(Order, "NOT INDEXED", dialect_name="sqlite")
-    with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    frame = rows_frame(rows, [*SUMMARY_COLUMNS, "days"])
-    for col in ("first_day", "last_day"):
-        frame[col] = (
-            (pd.to_datetime(frame[col]) - _EPOCH) / pd.Timedelta(days=1) if len(frame) else frame[col]
+        version = (
+            str(engine.url), scope,
+            conn.execute(select(func.max(Customer.id))).scalar(),
+            conn.execute(select(func.max(Customer.updated_at))).scalar(),
         )
-    types = {c: "float64" for c in ("first_day", "last_day", "amount", "spend_90d", "spend_prev_90d")}
-    types |= {c: "int64" for c in ("customer_id", "orders", "orders_90d", "orders_prev_90d")}
-    return frame.astype(types)
+        hit = _SCOPED.get(version)
+        if hit is not None:
+            return hit
+        result = conn.execute(select(Customer.id).where(scope.customer_clause(Customer.owner_id)).order_by(Customer.id))
+        ids = np.array([r[0] for r in result.cursor.fetchall()], dtype="int64")
+        result.close()
+    if len(_SCOPED) >= 32:
+        _SCOPED.pop(next(iter(_SCOPED)))
+    _SCOPED[version] = ids
+    return ids
 
 
-_COVERING: dict[str, bool] = {}
+_SCOPED: dict[tuple, np.ndarray] = {}
 
 
-def _has_status_covering_index(engine: Engine) -> bool:
-    """Whether an index on orders starts with customer_id and also holds ordered_at, total_amount and status."""
-    key = str(engine.url)
-    if key not in _COVERING:
-        from sqlalchemy import inspect
+def summary_from_book(book, *, now: datetime) -> pd.DataFrame:
+    """SUMMARY_COLUMNS + usual_gap_days for every customer with a revenue order before ``now``."""
+    cut = to_ms(now)
+    perm = book.by_customer
+    rows = perm[book.revenue[perm] & (book.ms[perm] < cut)]
+    cust, ms, amount = book.customer_id[rows], book.ms[rows], book.amount[rows]
+    if not len(rows):
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in [*SUMMARY_COLUMNS, "usual_gap_days"]}).astype(
+            {"customer_id": "int64", "orders": "int64", "orders_90d": "int64", "orders_prev_90d": "int64"})
+    starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
+    counts = np.diff(np.r_[starts, len(rows)])
+    group = np.repeat(np.arange(len(starts)), counts)
+    recent = ms >= to_ms(now - timedelta(days=WINDOW_DAYS))
+    prior = ~recent & (ms >= to_ms(now - timedelta(days=2 * WINDOW_DAYS)))
+    return pd.DataFrame({
+        "customer_id": cust[starts],
+        "first_day": ms[starts] / DAY_MS,
+        "last_day": ms[starts + counts - 1] / DAY_MS,
+        "orders": counts.astype("int64"),
+        "amount": np.add.reduceat(amount, starts),
+        "spend_90d": np.add.reduceat(np.where(recent, amount, 0.0), starts),
+        "spend_prev_90d": np.add.reduceat(np.where(prior, amount, 0.0), starts),
+        "orders_90d": np.add.reduceat(recent.astype("int64"), starts),
+        "orders_prev_90d": np.add.reduceat(prior.astype("int64"), starts),
+        "usual_gap_days": median_gaps(group, ms // DAY_MS, groups=len(starts)),
+    })
 
-        need = {"ordered_at", "total_amount", "status"}
-        _COVERING[key] = any(
-            ix["column_names"][:1] == ["customer_id"] and need <= set(ix["column_names"])
-            for ix in inspect(engine).get_indexes(Order.__tablename__)
-        )
-    return _COVERING[key]
+
+def median_gaps(group: np.ndarray, day: np.ndarray, *, groups: int) -> np.ndarray:
+    """Median gap in days between consecutive distinct purchase days, per group (NaN with fewer than two).
+
+    ``group`` and ``day`` (integer calendar days) are sorted by group, then day.
+    """
+    visit = np.r_[True, (group[1:] != group[:-1]) | (day[1:] != day[:-1])]
+    g, d = group[visit], day[visit]
+    same = g[1:] == g[:-1]
+    gaps, owner = np.diff(d)[same].astype("float64"), g[1:][same]
+    order = np.lexsort((gaps, owner))
+    gaps, owner = gaps[order], owner[order]
+    n = np.bincount(owner, minlength=groups)
+    first = np.r_[0, np.cumsum(n)[:-1]]
+    out = np.full(groups, np.nan)
+    has = n > 0
+    lo, hi = first[has] + (n[has] - 1) // 2, first[has] + n[has] // 2
+    out[has] = (gaps[lo] + gaps[hi]) / 2.0
+    return out
 
 
 def compute_cadence(engine: Engine, *, now: datetime, scope: Scope | None = None) -> pd.DataFrame:
     """One row per customer with at least one revenue order before ``now`` (columns: CADENCE_COLUMNS)."""
-    out = order_summary(engine, now=now, scope=scope)
+    book = order_book(engine)
+    out = book.memo(("cadence", to_ms(now)), lambda: _cadence(engine, now=now))
+    if scope is not None and not scope.all_customers and not out.empty:
+        out = out[out["customer_id"].isin(customers_in_scope(engine, scope=scope))]
+    return out.reset_index(drop=True).copy()
+
+
+def _cadence(engine: Engine, *, now: datetime) -> pd.DataFrame:
+    out = order_summary(engine, now=now)
     if out.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in CADENCE_COLUMNS}).astype(
             {"customer_id": "int64", "orders": "int64", "orders_90d": "int64", "orders_prev_90d": "int64"}
         )
-    out["usual_gap_days"] = median_gaps(out["days"].tolist())
     out["days_since_last"] = to_day_number(now) - out["last_day"]
     out["first_order_at"] = from_day_number(out["first_day"].to_numpy())
     out["last_order_at"] = from_day_number(out["last_day"].to_numpy())
     out["spend_90d"] = out["spend_90d"].round(2)
     out["spend_prev_90d"] = out["spend_prev_90d"].round(2)
     return out[CADENCE_COLUMNS]
-
-
-def median_gaps(day_lists: list[str]) -> np.ndarray:
-    """Median gap in days between consecutive distinct dates, for each comma-separated list of
-    YYYY-MM-DD dates (NaN with fewer than two distinct dates)."""
-    lengths = np.fromiter((d.count(",") + 1 for d in day_lists), dtype=np.int64, count=len(day_lists))
-    days = np.array(",".join(day_lists).split(","), dtype="datetime64[D]").astype(np.int64)
-    owner = np.repeat(np.arange(len(day_lists)), lengths)
-    order = np.lexsort((days, owner))  # SQL aggregates promise no order inside a group
-    days, owner = days[order], owner[order]
-    new_visit = np.ones(len(days), dtype=bool)
-    new_visit[1:] = (owner[1:] != owner[:-1]) | (days[1:] != days[:-1])
-    days, owner = days[new_visit], owner[new_visit]
-    same = owner[1:] == owner[:-1]
-    gaps = pd.Series(np.diff(days)[same].astype("float64"))
-    medians = gaps.groupby(owner[1:][same]).median()
-    return medians.reindex(np.arange(len(day_lists))).to_numpy()

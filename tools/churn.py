@@ -8,6 +8,7 @@ Scope is applied in SQL: the list only ever holds customers the caller may see.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -71,7 +72,9 @@ def churn_risk(params: ChurnRiskParams, *, ctx: ToolContext) -> ChurnRiskResult:
         if target is not None:
             conditions.append(Customer.id == target.id)
         if snapshot is not None:
-            scores, in_scope = _from_snapshot(session, conditions, params)
+            # Without an owner or a single customer, the count is numpy over the cached snapshot, not a join.
+            counted = _count_in_scope(ctx, snapshot, params) if target is None and params.owner is None else None
+            scores, in_scope = _from_snapshot(session, conditions, params, counted=counted)
             source = "snapshot"
         else:
             scores, in_scope = _computed(session, ctx, conditions, params)
@@ -132,13 +135,27 @@ def _filters(session: Session, ctx: ToolContext, params: ChurnRiskParams) -> tup
     return conditions, filters, needs_snapshot
 
 
-def _from_snapshot(session: Session, conditions: list, params: ChurnRiskParams) -> tuple[pd.DataFrame, int]:
-    """Top rows and the in-scope count, both computed by the database (indexed on churn_probability)."""
+def _count_in_scope(ctx: ToolContext, snapshot, params: ChurnRiskParams) -> int:
+    from tools.segmentation import normalize_segment, normalize_tier
+    from tools.snapshot_cache import snapshot_arrays
+
+    snap = snapshot_arrays(ctx, snapshot)
+    mask = snap.in_scope(ctx) & ~np.isnan(snap.numbers["churn_probability"])
+    if params.tier:
+        mask &= snap.texts["value_tier"] == normalize_tier(params.tier)
+    if params.segment:
+        mask &= snap.texts["rfm_segment"] == normalize_segment(params.segment)
+    return int(mask.sum())
+
+
+def _from_snapshot(session: Session, conditions: list, params: ChurnRiskParams, *,
+                   counted: int | None = None) -> tuple[pd.DataFrame, int]:
+    """Top rows (the database walks the churn_probability index) and the in-scope count (``counted`` if known)."""
     F = CustomerFeatures
     where = [*conditions, F.churn_probability.is_not(None)]
     base = select(F.customer_id, F.churn_probability, F.churn_reasons).join(Customer, Customer.id == F.customer_id)
-    in_scope = session.execute(select(func.count()).select_from(F).join(Customer, Customer.id == F.customer_id)
-                               .where(*where)).scalar_one()
+    in_scope = counted if counted is not None else session.execute(
+        select(func.count()).select_from(F).join(Customer, Customer.id == F.customer_id).where(*where)).scalar_one()
     rows = session.execute(
         base.where(*where, F.churn_probability >= params.min_probability)
         .order_by(F.churn_probability.desc(), F.customer_id.asc()).limit(params.limit)

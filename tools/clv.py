@@ -7,6 +7,7 @@ is applied in SQL.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -69,7 +70,9 @@ def lifetime_value(params: LifetimeValueParams, *, ctx: ToolContext) -> Lifetime
         if target is not None:
             conditions.append(Customer.id == target.id)
         if snapshot is not None:
-            top, in_scope, total = _from_snapshot(session, conditions, params.limit)
+            # Without an owner or a single customer, count and total are numpy over the cached snapshot.
+            summed = _sum_in_scope(ctx, snapshot) if target is None and params.owner is None else None
+            top, in_scope, total = _from_snapshot(session, conditions, params.limit, summed=summed)
             source = "snapshot"
         else:
             top, in_scope, total = _computed(session, ctx, conditions, params)
@@ -102,12 +105,25 @@ def lifetime_value(params: LifetimeValueParams, *, ctx: ToolContext) -> Lifetime
 _COLUMNS = ["customer_id", "clv", "expected_purchases", "p_alive"]
 
 
-def _from_snapshot(session: Session, conditions: list, limit: int) -> tuple[pd.DataFrame, int, float]:
+def _sum_in_scope(ctx: ToolContext, snapshot) -> tuple[int, float]:
+    from tools.snapshot_cache import snapshot_arrays
+
+    snap = snapshot_arrays(ctx, snapshot)
+    clv = snap.numbers["clv"]
+    mask = snap.in_scope(ctx) & ~np.isnan(clv)
+    return int(mask.sum()), float(clv[mask].sum())
+
+
+def _from_snapshot(session: Session, conditions: list, limit: int, *,
+                   summed: tuple[int, float] | None = None) -> tuple[pd.DataFrame, int, float]:
     F = CustomerFeatures
     where = [*conditions, F.clv.is_not(None)]
-    joined = select(func.count(), func.coalesce(func.sum(F.clv), 0.0)).select_from(F).join(
-        Customer, Customer.id == F.customer_id)
-    count, total = session.execute(joined.where(*where)).one()
+    if summed is not None:
+        count, total = summed
+    else:
+        joined = select(func.count(), func.coalesce(func.sum(F.clv), 0.0)).select_from(F).join(
+            Customer, Customer.id == F.customer_id)
+        count, total = session.execute(joined.where(*where)).one()
     rows = session.execute(
         select(F.customer_id, F.clv, F.expected_purchases, F.p_alive).join(Customer, Customer.id == F.customer_id)
         .where(*where).order_by(F.clv.desc(), F.customer_id.asc()).limit(limit)

@@ -164,9 +164,10 @@ def find_customers(params: FindCustomersParams, *, ctx: ToolContext) -> FindCust
             conditions.append(Customer.owner_id.is_(None) if params.pool == "public" else Customer.owner_id.is_not(None))
             filters.append(f"pool = {params.pool}")
         for tag in params.tags:
-            conditions.append(
-                Customer.id.in_(select(CustomerTag.customer_id).where(func.lower(CustomerTag.tag) == tag.strip().lower()))
-            )
+            # Spellings with IN, not lower(tag) = …: the tag index stays usable (a scan of every tag otherwise).
+            t = tag.strip()
+            spellings = sorted({t, t.lower(), t.upper(), t.title(), t.capitalize()})
+            conditions.append(Customer.id.in_(select(CustomerTag.customer_id).where(CustomerTag.tag.in_(spellings))))
             filters.append(f"tag = {tag}")
         if params.sort in ("churn_risk", "clv") or needs_features:
             if snapshot == "missing":

@@ -17,10 +17,11 @@ row commit in one transaction, so readers see either the old snapshot or the new
 
 from __future__ import annotations
 
-import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -31,18 +32,14 @@ from sqlalchemy import case, delete, func, inspect, select
 from sqlalchemy.engine import Connection, Engine
 
 from storage.db import engine_for, get_engine
-from storage.importers.bulk import insert_columns
+from storage.importers.bulk import bulk_write, insert_columns
 from storage.models import NON_REVENUE_STATUSES, Order, utcnow
 from storage.models.features import CustomerFeatures, FeatureRefresh, MetricsRollup
 from tools.errors import ToolError
-from tools.metrics.rollups import (
-    ROLLUPS,
-    ROLLUPS_VERSION,
-    build_rollups,
-    month_start,
-    read_orders,
-    rollup_columns,
-)
+from tools.line_frames import adopt_lines, read_lines
+from tools.metrics.rollup_build import build_rollups, orders_frame, rollup_columns
+from tools.metrics.rollups import ROLLUPS, ROLLUPS_VERSION, month_start
+from tools.order_frames import OrderBook, fingerprint_of, order_book, pinned_fingerprint, to_ms
 
 log = logging.getLogger(__name__)
 
@@ -124,25 +121,59 @@ def refresh_features(
     old = _read_snapshot(engine) if appended_only else _normalise(pd.DataFrame(index=pd.Index([], name="customer_id")))
     mode: Literal["full", "incremental"] = "incremental" if (appended_only and not old.empty) else "full"
 
-    tick = time.perf_counter()
     # Orders up to and including "now", like a tool's period (whose end is now + 1 µs).
     cutoff = now + timedelta(microseconds=1)
-    order_frame = None
-    if mode == "incremental":
-        changed_ids = _customers_with_orders_after(engine, previous.max_order_id)
-        fresh = _aggregates(engine, now=cutoff, customer_ids=changed_ids)
-        base = old[list(AGGREGATE_COLUMNS)].copy()
-        base = base[~base.index.isin(fresh.index)]
-        aggregates = pd.concat([base, fresh]).sort_index()
-        tell("aggregates", f"recomputed for {len(changed_ids):,} customers with new orders")
-    else:
-        # One read of the orders serves both the lifetime aggregates and the metrics rollups.
-        order_frame = read_orders(engine, before=cutoff)
-        aggregates = _aggregates_from(order_frame)
-        tell("aggregates", f"computed for {len(aggregates):,} customers")
-    phases["aggregates"] = round(time.perf_counter() - tick, 3)
+    # Every phase reads the same data: the fingerprint is known, and the order book is read once here.
+    since = _rollups_since(engine, previous, now) if mode == "incremental" else None
+    with pinned_fingerprint(engine, stats["fingerprint"]), ThreadPoolExecutor(max_workers=1) as pool:
+        # Order lines feed only the rollups: read them while the models compute (the driver leaves the GIL
+        # inside SQLite, and on two cores that part of the read costs no wall time).
+        lines = pool.submit(read_lines, engine, since=since)
+        tick = time.perf_counter()
+        book = order_book(engine, fingerprint=stats["fingerprint"])
+        aggregates = _aggregates_from(book, before=cutoff)
+        if mode == "incremental":
+            changed_ids = np.unique(book.customer_id[book.order_id > previous.max_order_id])
+            tell("aggregates", f"recomputed for {len(changed_ids):,} customers with new orders")
+        else:
+            tell("aggregates", f"computed for {len(aggregates):,} customers")
+        phases["aggregates"] = round(time.perf_counter() - tick, 3)
+        frame = _model_phases(engine, aggregates, now=now, phases=phases, tell=tell, allow_partial=allow_partial)
+        tick = time.perf_counter()
+        lines = lines.result()
+        if since is None:
+            adopt_lines(book, lines)  # a complete read: reports over any period can use it
+        rollups = _rollups(engine, book, frame, lines=lines, cutoff=cutoff, since=since)
+        replace_from = since
+    phases["rollups"] = round(time.perf_counter() - tick, 3)
+    phases["rollups_version"] = ROLLUPS_VERSION
+    tell("rollups", f"{len(rollups):,} monthly rollup rows" + (f" from {replace_from:%Y-%m}" if replace_from else ""))
 
-    frame = aggregates
+    tick = time.perf_counter()
+    changed = _changed_ids(old, frame)
+    removed = sorted(set(old.index) - set(frame.index))
+    large = len(changed) + len(rollups) > 20_000
+    # One transaction: readers see the old snapshot or the new one, never a mix. bulk_write takes the
+    # write lock up front and, on SQLite, a large page cache so index pages are not evicted mid-insert.
+    with engine.begin() as conn, bulk_write(conn, [MetricsRollup.__table__, CustomerFeatures.__table__], large=large):
+        _write(conn, frame, changed=changed, removed=removed, now=now, stats=stats, replace_all=mode == "full")
+        table = MetricsRollup.__table__
+        if replace_from is None:
+            conn.execute(delete(table))
+        else:
+            keyed_names = [r.name for r in ROLLUPS if set(r.dims) & SEGMENT_DIMS]
+            conn.execute(delete(table).where((table.c.month >= f"{replace_from:%Y-%m}") | table.c.rollup.in_(keyed_names)))
+        if not rollups.empty:
+            insert_columns(conn, MetricsRollup.__table__, rollup_columns(rollups))
+        phases["write"] = round(time.perf_counter() - tick, 3)
+        rid = _record(conn, started, now, stats, mode, len(frame), len(changed), phases, cutoff)
+    tell("write", f"{len(changed):,} rows changed")
+    return RefreshReport(refresh_id=rid, mode=mode, as_of=now, fingerprint=stats["fingerprint"], customers=len(frame),
+                         changed_customers=len(changed), phases=phases, seconds=round(time.perf_counter() - t0, 3))
+
+
+def _model_phases(engine: Engine, frame: pd.DataFrame, *, now: datetime, phases: dict, tell: Progress,
+                  allow_partial: bool) -> pd.DataFrame:
     for phase, module, fn_name, kwargs, columns in MODEL_PHASES:
         tick = time.perf_counter()
         fn = _load(module, fn_name)
@@ -160,44 +191,23 @@ def refresh_features(
         frame = frame.join(part, how="outer")
         phases[phase] = round(time.perf_counter() - tick, 3)
         tell(phase, f"{len(part):,} customers in {phases[phase]:.1f}s")
+    return _normalise(frame)
 
-    frame = _normalise(frame)
-    tick = time.perf_counter()
+
+def _rollups(engine: Engine, book: OrderBook, frame: pd.DataFrame, *, lines: pd.DataFrame, cutoff: datetime,
+             since: datetime | None) -> pd.DataFrame:
+    """The rollup rows to write: all of them, or (``since``) the months from ``since`` on plus the segment-keyed ones."""
     segments = frame[["rfm_segment", "value_tier"]]
-    if order_frame is None and _appends_since(engine, previous, now):
-        # Only appends since the last refresh: rebuild the months from the last rollup month on, plus the
-        # rollups keyed by segment (segments move every refresh), and keep the older months as they are.
-        since = month_start(previous.rollups_until)
-        recent = build_rollups(engine, orders=read_orders(engine, before=cutoff, since=since), until=cutoff, since=since,
-                               segments=segments, only={r.name for r in ROLLUPS if not set(r.dims) & SEGMENT_DIMS})
-        keyed = build_rollups(engine, orders=read_orders(engine, before=cutoff), until=cutoff, segments=segments,
-                              only={r.name for r in ROLLUPS if set(r.dims) & SEGMENT_DIMS})
-        rollups, replace_from = pd.concat([recent, keyed], ignore_index=True), since
-    else:
-        order_frame = order_frame if order_frame is not None else read_orders(engine, before=cutoff)
-        rollups, replace_from = build_rollups(engine, orders=order_frame, until=cutoff, segments=segments), None
-    phases["rollups"] = round(time.perf_counter() - tick, 3)
-    phases["rollups_version"] = ROLLUPS_VERSION
-    tell("rollups", f"{len(rollups):,} monthly rollup rows" + (f" from {replace_from:%Y-%m}" if replace_from else ""))
-
-    tick = time.perf_counter()
-    changed = _changed_ids(old, frame)
-    removed = sorted(set(old.index) - set(frame.index))
-    with engine.begin() as conn:  # one transaction: readers see the old snapshot or the new one, never a mix
-        _write(conn, frame, changed=changed, removed=removed, now=now, stats=stats, replace_all=mode == "full")
-        table = MetricsRollup.__table__
-        if replace_from is None:
-            conn.execute(delete(table))
-        else:
-            keyed_names = [r.name for r in ROLLUPS if set(r.dims) & SEGMENT_DIMS]
-            conn.execute(delete(table).where((table.c.month >= f"{replace_from:%Y-%m}") | table.c.rollup.in_(keyed_names)))
-        if not rollups.empty:
-            insert_columns(conn, MetricsRollup.__table__, rollup_columns(rollups))
-        phases["write"] = round(time.perf_counter() - tick, 3)
-        rid = _record(conn, started, now, stats, mode, len(frame), len(changed), phases, cutoff)
-    tell("write", f"{len(changed):,} rows changed")
-    return RefreshReport(refresh_id=rid, mode=mode, as_of=now, fingerprint=stats["fingerprint"], customers=len(frame),
-                         changed_customers=len(changed), phases=phases, seconds=round(time.perf_counter() - t0, 3))
+    if since is None:
+        return build_rollups(engine, orders=orders_frame(book, before=cutoff), lines=lines, segments=segments)
+    # Only appends since the last refresh: rebuild the months from its last rollup month on, plus the
+    # rollups keyed by segment (segments move every refresh), and keep the older months as they are.
+    keyed_names = {r.name for r in ROLLUPS if set(r.dims) & SEGMENT_DIMS}
+    recent = build_rollups(engine, orders=orders_frame(book, before=cutoff, since=since), lines=lines,
+                           segments=segments, only={r.name for r in ROLLUPS} - keyed_names)
+    keyed = build_rollups(engine, orders=orders_frame(book, before=cutoff), lines=None, segments=segments,
+                          only=keyed_names)
+    return pd.concat([recent, keyed], ignore_index=True)
 
 
 def _load(module: str, name: str):
@@ -215,8 +225,8 @@ def _order_stats(engine: Engine, *, upto: int | None = None) -> dict:
         stmt = stmt.where(Order.id <= upto)
     with engine.connect() as conn:
         count, max_id, total, bad = conn.execute(stmt).one()
-    raw = f"{count}:{max_id or 0}:{round(float(total or 0.0), 2)}:{bad or 0}"
-    return {"count": int(count), "max_id": int(max_id or 0), "fingerprint": hashlib.sha1(raw.encode()).hexdigest()[:16]}
+    fingerprint = fingerprint_of(count=count, max_id=max_id, total=total, non_revenue=bad)
+    return {"count": int(count), "max_id": int(max_id or 0), "fingerprint": fingerprint}
 
 
 def _latest(engine: Engine) -> FeatureRefresh | None:
@@ -228,55 +238,29 @@ def _latest(engine: Engine) -> FeatureRefresh | None:
     return FeatureRefresh.model_validate(row._mapping) if row else None
 
 
-def _customers_with_orders_after(engine: Engine, after_id: int) -> list[int]:
-    with engine.connect() as conn:
-        return [r[0] for r in conn.execute(select(Order.customer_id).where(Order.id > after_id).distinct())]
-
-
-def _aggregates(engine: Engine, *, now: datetime, customer_ids: list[int] | None = None) -> pd.DataFrame:
-    revenue = Order.status.not_in(NON_REVENUE_STATUSES)
-    stmt = (
-        select(
-            Order.customer_id,
-            func.sum(case((revenue, Order.total_amount), else_=0.0)),
-            func.sum(case((revenue, 1), else_=0)),
-            func.sum(case((Order.status == "returned", 1), else_=0)),
-        )
-        .where(Order.ordered_at < now)
-        .group_by(Order.customer_id)
-    )
-    frames = []
-    with engine.connect() as conn:
-        chunks = [None] if customer_ids is None else [customer_ids[i : i + 5000] for i in range(0, len(customer_ids), 5000)]
-        for chunk in chunks:
-            q = stmt if chunk is None else stmt.where(Order.customer_id.in_(chunk))
-            frames.append(pd.DataFrame(conn.execute(q).all(), columns=["customer_id", *AGGREGATE_COLUMNS]))
-    out = pd.concat(frames) if frames else pd.DataFrame(columns=["customer_id", *AGGREGATE_COLUMNS])
-    out = out.astype({"customer_id": "int64", "lifetime_spend": "float64"}).set_index("customer_id")
-    out["lifetime_spend"] = out["lifetime_spend"].round(2)
-    return out
-
-
-def _appends_since(engine: Engine, previous: FeatureRefresh | None, now: datetime) -> bool:
-    """True when the rollups of the last refresh can be kept up to its last month: every new order is dated on/after it."""
+def _rollups_since(engine: Engine, previous: FeatureRefresh | None, now: datetime) -> datetime | None:
+    """The month from which rollups must be rebuilt when every order added since the last refresh is dated on or
+    after that refresh's last rollup month (older months are kept); None when they must all be rebuilt."""
     if previous is None or previous.rollups_until is None or previous.rollups_until > now:
-        return False
+        return None
     if (previous.phases or {}).get("rollups_version") != ROLLUPS_VERSION:
-        return False
+        return None
+    since = month_start(previous.rollups_until)
     with engine.connect() as conn:
         earliest = conn.execute(select(func.min(Order.ordered_at)).where(Order.id > previous.max_order_id)).scalar()
-    return earliest is None or earliest >= month_start(previous.rollups_until)
+    return since if earliest is None or earliest >= since else None
 
 
-def _aggregates_from(orders: pd.DataFrame) -> pd.DataFrame:
-    revenue = ~orders["status"].isin(NON_REVENUE_STATUSES)
-    work = pd.DataFrame({
-        "customer_id": orders["customer_id"].astype("int64"),
-        "lifetime_spend": orders["total"].where(revenue, 0.0).astype("float64"),
-        "lifetime_orders": revenue.astype("int64"),
-        "returned_orders": (orders["status"] == "returned").astype("int64"),
-    })
-    out = work.groupby("customer_id").sum()
+def _aggregates_from(book: OrderBook, *, before: datetime) -> pd.DataFrame:
+    """Lifetime spend and revenue orders (and returned orders) per customer with any order before ``before``."""
+    keep = book.ms < to_ms(before)
+    ids, owner = np.unique(book.customer_id[keep], return_inverse=True)
+    revenue = book.revenue[keep]
+    out = pd.DataFrame({
+        "lifetime_spend": np.bincount(owner, weights=np.where(revenue, book.amount[keep], 0.0), minlength=len(ids)),
+        "lifetime_orders": np.bincount(owner, weights=revenue, minlength=len(ids)).astype("int64"),
+        "returned_orders": np.bincount(owner, weights=book.status_is("returned")[keep], minlength=len(ids)).astype("int64"),
+    }, index=pd.Index(ids, name="customer_id"))
     out["lifetime_spend"] = out["lifetime_spend"].round(2)
     return out
 
@@ -338,22 +322,58 @@ def _write(
 ) -> None:
     rows = frame.loc[changed]
     table = CustomerFeatures.__table__
-    data: dict[str, list] = {"customer_id": [int(i) for i in rows.index]}
-    data["computed_at"] = [now] * len(rows)
+    sqlite = conn.dialect.name == "sqlite"
+    data: dict[str, list] = {"customer_id": rows.index.to_numpy(dtype="int64").tolist()}
+    data["computed_at"] = [_sqlite_time(np.array([now], dtype="datetime64[us]"))[0] if sqlite else now] * len(rows)
     data["data_fingerprint"] = [stats["fingerprint"]] * len(rows)
-    for col in FEATURE_COLUMNS:
-        values = rows[col].tolist()
-        if col in _TIME_COLUMNS:
-            data[col] = [None if pd.isna(v) else pd.Timestamp(v).to_pydatetime() for v in values]
-        else:
-            data[col] = [None if v is None or (not isinstance(v, list) and pd.isna(v)) else v for v in values]
+    data |= _column_lists(rows, sqlite=sqlite)
     gone = [*changed, *removed]
     if replace_all or (len(gone) == len(frame) + len(removed) and len(gone) > 5000):
         conn.execute(delete(table))  # everything changes: one statement instead of chunks of IN (...)
     else:
         for i in range(0, len(gone), 5000):
             conn.execute(delete(table).where(table.c.customer_id.in_(gone[i : i + 5000])))
-    insert_columns(conn, table, data)
+    if not sqlite:
+        insert_columns(conn, table, data)
+    elif data["customer_id"]:
+        # Values are already what SQLAlchemy's SQLite types would bind (see _column_lists): one executemany.
+        names = list(data)
+        conn.exec_driver_sql(
+            f'INSERT INTO "{table.name}" ({", ".join(names)}) VALUES ({", ".join("?" for _ in names)})',
+            list(zip(*data.values(), strict=True)),
+        )
+
+
+def _sqlite_time(values: np.ndarray) -> list:
+    """Datetimes as SQLAlchemy stores them in SQLite ('YYYY-MM-DD HH:MM:SS.ffffff'), None for NaT."""
+    text = np.datetime_as_string(values.astype("datetime64[us]"), unit="us")
+    return [None if v == "NaT" else v.replace("T", " ") for v in text.tolist()]
+
+
+def _column_lists(rows: pd.DataFrame, *, sqlite: bool) -> dict[str, list]:
+    """Values per column as the driver takes them (None for missing), converted a column at a time.
+
+    On SQLite, datetimes and the JSON reasons are formatted here exactly as SQLAlchemy's types
+    would bind them, so the insert can skip the per-cell bind processors.
+    """
+    out: dict[str, list] = {}
+    for col in FEATURE_COLUMNS:
+        s = rows[col]
+        if col in _TIME_COLUMNS:
+            values = s.to_numpy(dtype="datetime64[us]")
+            out[col] = _sqlite_time(values) if sqlite else values.astype(object).tolist()  # NaT becomes None
+        elif col == "churn_reasons" and sqlite:
+            out[col] = [None if v is None else json.dumps(v) for v in s.tolist()]
+        elif col in _INT_COLUMNS or s.dtype == "float64":
+            arr = s.to_numpy(dtype="float64", na_value=np.nan)
+            missing = np.isnan(arr)
+            values = (np.where(missing, 0, arr).astype("int64") if col in _INT_COLUMNS else arr).tolist()
+            for i in np.flatnonzero(missing).tolist():
+                values[i] = None
+            out[col] = values
+        else:
+            out[col] = s.tolist()  # strings and reason lists: already None when missing (see _normalise)
+    return out
 
 
 def _record(conn: Connection, started, now, stats, mode, customers, changed, phases, rollups_until) -> int:

@@ -13,11 +13,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pandas as pd
 from pydantic import BaseModel, Field
-from sqlalchemy import Integer, cast, func, literal, select
 
-from storage.models import NON_REVENUE_STATUSES, Order, OrderLine, Product
 from tools.context import ToolContext
 from tools.periods import Period
 from tools.quiet import QuietCustomersParams, quiet_period
@@ -26,19 +23,18 @@ from tools.results import ChartSpec, Citation, Column, Table, ToolResult
 from tools.vip_sections import (
     FREQUENCY_BANDS,
     Band,
+    PeriodSales,
     Share,
     VipWarning,
     band_counts,
-    chunked,
     early_warnings,
-    month_expr,
     month_keys,
     month_start,
-    population_totals,
+    period_sales,
+    private_copy,
     shares,
     spend_band_edges,
     vip_features,
-    vip_names,
 )
 
 
@@ -78,101 +74,25 @@ def vip_report(params: VipReportParams, *, ctx: ToolContext) -> VipReportResult:
     distribution and category charts). Use for "VIP report for June", "how are our VIPs doing".
     Only customers in the caller's scope. For one VIP use customer_profile; for the quiet list alone
     use quiet_customers."""
-    return cached_read(
+    # A private copy: callers may edit the result, and the cached one is shared (pickle copies far faster
+    # than deepcopy on a report with hundreds of warnings).
+    return private_copy(cached_read(
         ctx,
         "vip_report",
         (params.model_dump_json(), ctx.now.replace(second=0, microsecond=0)),
         lambda: _vip_report(params, ctx=ctx),
-    ).model_copy(deep=True)
+    ))
 
 
 def _vip_report(params: VipReportParams, *, ctx: ToolContext) -> VipReportResult:
     start, end = quiet_period(QuietCustomersParams(period=params.period), ctx)
     vip = vip_features(ctx)
-    ids = vip["customer_id"].astype(int).tolist()
-    dialect = ctx.engine.dialect.name
-    revenue = [Order.status.not_in(NON_REVENUE_STATUSES)]
-    in_period = [*revenue, Order.ordered_at >= start, Order.ordered_at < end]
-    trend_start = month_start(end, back=params.trend_months - 1)
-    with ctx.engine.connect() as conn:
-        per_customer = chunked(
-            conn,
-            ids,
-            lambda chunk: (
-                select(Order.customer_id, func.count(), func.sum(Order.total_amount))
-                .where(*in_period, Order.customer_id.in_(chunk))
-                .group_by(Order.customer_id)
-            ),
-        )
-        cats = chunked(
-            conn,
-            ids,
-            lambda chunk: (
-                select(Product.category, func.sum(OrderLine.amount))
-                .select_from(Order)
-                .join(OrderLine, OrderLine.order_id == Order.id)
-                .join(Product, Product.id == OrderLine.product_id)
-                .where(*in_period, Order.customer_id.in_(chunk))
-                .group_by(Product.category)
-            ),
-        )
-        channels = chunked(
-            conn,
-            ids,
-            lambda chunk: (
-                select(Order.channel, func.count())
-                .where(*in_period, Order.customer_id.in_(chunk))
-                .group_by(Order.channel)
-            ),
-        )
-        promo = chunked(
-            conn,
-            ids,
-            lambda chunk: (
-                select(
-                    literal(1),
-                    func.sum(OrderLine.quantity * cast(OrderLine.promo, Integer)),
-                    func.sum(OrderLine.quantity),
-                )
-                .select_from(Order)
-                .join(OrderLine, OrderLine.order_id == Order.id)
-                .where(*in_period, Order.customer_id.in_(chunk))
-            ),
-        )
-        month = month_expr(Order.ordered_at, dialect)
-        trend = chunked(
-            conn,
-            ids,
-            lambda chunk: (
-                select(month, func.sum(Order.total_amount))
-                .where(
-                    *revenue,
-                    Order.ordered_at >= trend_start,
-                    Order.ordered_at < end,
-                    Order.customer_id.in_(chunk),
-                )
-                .group_by(month)
-            ),
-        )
-        scope_revenue, pop_cats, pop_promo = population_totals(conn, ctx, in_period)
-        names = vip_names(conn, vip)
-    spend = pd.DataFrame(per_customer, columns=["customer_id", "orders", "spend"])
-    warnings = early_warnings(ctx, vip, names, start=start, end=end)
-    return _result(
-        params,
-        start=start,
-        end=end,
-        vip=vip,
-        spend=spend,
-        cats=cats,
-        channels=channels,
-        promo=promo,
-        trend=trend,
-        scope_revenue=scope_revenue,
-        pop_cats=pop_cats,
-        pop_promo=pop_promo,
-        warnings=warnings,
-    )
+    # The trend ends with the period's last month: count back from its last moment, not from ``end``.
+    trend_start = month_start(end - timedelta(microseconds=1), back=params.trend_months - 1)
+    sales = period_sales(ctx, vip_ids=vip["customer_id"].to_numpy(dtype="int64"), start=start, end=end,
+                         trend_start=trend_start)
+    warnings = early_warnings(ctx, vip, start=start, end=end)
+    return _result(params, start=start, end=end, vip=vip, sales=sales, warnings=warnings)
 
 
 _COLUMNS = [
@@ -183,44 +103,26 @@ _COLUMNS = [
 ]
 
 
-def _result(
-    params,
-    *,
-    start,
-    end,
-    vip,
-    spend,
-    cats,
-    channels,
-    promo,
-    trend,
-    scope_revenue,
-    pop_cats,
-    pop_promo,
-    warnings,
-):
+def _result(params, *, start, end, vip, sales: PeriodSales, warnings):
     last_day = (end - timedelta(microseconds=1)).date()
-    spend_all = (
-        vip[["customer_id"]].merge(spend, on="customer_id", how="left").fillna({"orders": 0, "spend": 0.0})
-    )
-    values = spend_all["spend"].to_numpy(dtype=float)
-    orders = spend_all["orders"].to_numpy(dtype=int)
+    values = sales.spend.astype(float)
+    orders = sales.orders.astype(int)
     spend_bands = band_counts(values, spend_band_edges(float(values.max()) if len(values) else 0.0))
     freq_bands = [
         Band(band=label, customers=int(((orders >= lo) & (orders <= hi)).sum()))
         for lo, hi, label in FREQUENCY_BANDS
     ]
-    pop_total = sum(float(v or 0) for _, v in pop_cats)
-    categories = shares(cats, {str(k): float(v or 0) / pop_total for k, v in pop_cats} if pop_total else {})
-    chan = shares(channels)
+    pop_cats = sales.population_categories
+    pop_total = sum(v for _, v in pop_cats)
+    categories = shares(sales.categories, {k: v / pop_total for k, v in pop_cats} if pop_total else {})
+    chan = shares(sales.channels)
     vip_revenue = round(float(values.sum()), 2)
-    promo_share = float(promo[0][1] or 0) / float(promo[0][2]) if promo and promo[0][2] else None
-    pop_promo_share = float(pop_promo[0] or 0) / float(pop_promo[1]) if pop_promo[1] else None
+    promo, pop_promo = sales.promo_units, sales.population_promo_units
+    promo_share = promo[0] / promo[1] if promo[1] else None
+    pop_promo_share = pop_promo[0] / pop_promo[1] if pop_promo[1] else None
     months = month_keys(end, params.trend_months)
-    monthly = {m: 0.0 for m in months}
-    for m, value in trend:
-        if m in monthly:
-            monthly[m] = round(float(value or 0), 2)
+    monthly = {m: round(sales.monthly.get(m, 0.0), 2) for m in months}
+    scope_revenue = sales.scope_revenue
     active = int((orders > 0).sum())
     share = vip_revenue / scope_revenue if scope_revenue else None
     counts = {k: sum(w.kind == k for w in warnings) for k in ("quiet", "spend_drop", "frequency_drop")}

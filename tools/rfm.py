@@ -36,8 +36,9 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from storage.scope import Scope
-from tools.cadence import order_summary, to_day_number
+from tools.cadence import customers_in_scope, order_summary, to_day_number
 from tools.errors import InvalidArgument
+from tools.order_frames import order_book, to_ms
 
 RFM_COLUMNS = [
     "customer_id",
@@ -116,21 +117,13 @@ def compute_rfm(
     narrows which rows come back. ``clusters=False`` skips k-means (``cluster`` is then
     empty) for callers that only need scores, segments or tiers.
     """
-    rfm = rfm_from_summary(order_summary(engine, now=now), now=now, clusters=clusters)
+    book = order_book(engine)
+    # Kept on the book per (now, clusters): a report asking about the same past moment again is a lookup.
+    rfm = book.memo(("rfm", to_ms(now), clusters),
+                    lambda: rfm_from_summary(order_summary(engine, now=now), now=now, clusters=clusters)).copy()
     if scope is not None and not scope.all_customers:
         rfm = rfm[rfm["customer_id"].isin(customers_in_scope(engine, scope=scope))].reset_index(drop=True)
     return rfm
-
-
-def customers_in_scope(engine: Engine, *, scope: Scope) -> list[int]:
-    from sqlalchemy import select
-
-    from storage.models import Customer
-
-    with engine.connect() as conn:
-        return list(
-            conn.execute(select(Customer.id).where(scope.customer_clause(Customer.owner_id))).scalars()
-        )
 
 
 def rfm_from_summary(summary: pd.DataFrame, *, now: datetime, clusters: bool = True) -> pd.DataFrame:

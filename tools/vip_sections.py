@@ -1,19 +1,26 @@
-"""Sections of the VIP report: who the VIPs are, chunked queries, bands, shares and early warnings."""
+"""Sections of the VIP report: who the VIPs are, what they bought (one pass over the order and line books),
+bands, shares and early warnings."""
 
 from __future__ import annotations
 
+import pickle
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import select
 
-from storage.models import Customer, Order, OrderLine, Product, StaffUser
-from storage.models.features import CustomerFeatures
+from storage.models import Customer, StaffUser
+from tools.cadence import customers_in_scope
 from tools.context import ToolContext
 from tools.feature_source import fresh_snapshot
+from tools.line_frames import line_book, positions, product_categories
+from tools.order_frames import order_book
 from tools.quiet import DROP_FACTOR, find_quiet
+from tools.snapshot_cache import snapshot_arrays
 
 
 class Band(BaseModel):
@@ -35,48 +42,104 @@ class VipWarning(BaseModel):
     detail: str
 
 
-CHUNK = 5000
-
-
+T = TypeVar("T")
 FREQUENCY_BANDS = [(0, 0, "0"), (1, 1, "1"), (2, 2, "2"), (3, 4, "3-4"), (5, 9, "5-9"), (10, 10**9, "10+")]
 
 
 def vip_features(ctx: ToolContext) -> pd.DataFrame:
+    """VIPs in the caller's scope with their 90-day figures, sorted by customer id."""
     cols = ["customer_id", "spend_90d", "spend_prev_90d", "orders_90d", "orders_prev_90d"]
-    if fresh_snapshot(ctx) is not None:
-        f = CustomerFeatures
-        with ctx.engine.connect() as conn:
-            rows = conn.execute(
-                select(f.customer_id, f.spend_90d, f.spend_prev_90d, f.orders_90d, f.orders_prev_90d)
-                .join(Customer, Customer.id == f.customer_id)
-                .where(ctx.scope.customer_clause(Customer.owner_id), f.value_tier == "vip")
-            ).all()
-        return pd.DataFrame(rows, columns=cols)
+    snapshot = fresh_snapshot(ctx)
+    if snapshot is not None:
+        snap = snapshot_arrays(ctx, snapshot)  # read once per refresh
+        mask = (snap.texts["value_tier"] == "vip") & snap.in_scope(ctx)
+        frame = pd.DataFrame({"customer_id": snap.customer_id[mask], **{c: snap.numbers[c][mask] for c in cols[1:]}})
+        return frame.astype({"orders_90d": "int64", "orders_prev_90d": "int64"})
     from tools.cadence import compute_cadence
     from tools.rfm import compute_rfm
 
     rfm = compute_rfm(ctx.engine, now=ctx.now, scope=ctx.scope, clusters=False)
     vip_ids = rfm.loc[rfm["value_tier"] == "vip", "customer_id"]
     cadence = compute_cadence(ctx.engine, now=ctx.now, scope=ctx.scope)
-    return cadence[cadence["customer_id"].isin(vip_ids)][cols].reset_index(drop=True)
+    return cadence[cadence["customer_id"].isin(vip_ids)][cols].sort_values("customer_id").reset_index(drop=True)
 
 
-def chunked(conn, ids: list[int], build) -> list[tuple]:
-    """Run ``build(chunk)`` over id chunks (SQLite caps bound parameters) and sum rows grouped by their first column."""
-    merged: dict = {}
-    for i in range(0, len(ids), CHUNK):
-        for key, *values in conn.execute(build(ids[i : i + CHUNK])).all():
-            prev = merged.get(key)
-            merged[key] = (
-                values if prev is None else [(a or 0) + (b or 0) for a, b in zip(prev, values, strict=True)]
-            )
-    return [(k, *v) for k, v in merged.items()]
+@dataclass
+class PeriodSales:
+    """What the VIPs (and, for comparison, everyone) bought in the period, from the order and line books."""
+
+    orders: np.ndarray  # per VIP (in the order of the ids given), revenue orders in the period
+    spend: np.ndarray  # per VIP, revenue in the period
+    channels: list[tuple[str, float]]  # VIP revenue orders per channel
+    categories: list[tuple[str, float]]  # VIP line revenue per category
+    population_categories: list[tuple[str, float]]  # everyone's line revenue per category
+    promo_units: tuple[float, float]  # VIP (units on promotion, units)
+    population_promo_units: tuple[float, float]
+    scope_revenue: float  # revenue of every customer in scope
+    monthly: dict[str, float]  # VIP revenue per month over the trend window
 
 
-def month_expr(column, dialect: str):
-    if dialect == "sqlite":
-        return func.strftime("%Y-%m", column)
-    return func.to_char(column, "YYYY-MM")
+def period_sales(ctx: ToolContext, *, vip_ids: np.ndarray, start: datetime, end: datetime,
+                 trend_start: datetime) -> PeriodSales:
+    """Every section's numbers in one pass over the period's orders and lines (revenue orders only).
+
+    The population figures follow the report's definitions: revenue share over the caller's
+    scope; category mix and promotion share over every customer.
+    """
+    book = order_book(ctx.engine)
+    vip_ids = np.asarray(vip_ids, dtype="int64")
+    vips = np.sort(vip_ids)
+    rows = book.between(start, end)
+    rows = rows[book.revenue[rows]]
+    vip_at, is_vip = positions(vips, book.customer_id[rows])
+    amounts = book.amount[rows]
+    # Per VIP in the caller's order of ids.
+    order = np.argsort(vip_ids, kind="stable")
+    back = np.empty(len(vips), dtype="int64")
+    back[order] = np.arange(len(vips))
+    counts = np.bincount(vip_at[is_vip], minlength=len(vips))
+    spend = np.bincount(vip_at[is_vip], weights=amounts[is_vip], minlength=len(vips))
+    channel_counts = np.bincount(book.channel[rows[is_vip]], minlength=len(book.channels))
+    channels = [(book.channels[i], float(n)) for i, n in enumerate(channel_counts) if n]
+    if ctx.scope.all_customers:
+        scope_revenue = float(amounts.sum())
+    else:
+        mine = np.sort(np.asarray(customers_in_scope(ctx.engine, scope=ctx.scope), dtype="int64"))
+        scope_revenue = float(amounts[positions(mine, book.customer_id[rows])[1]].sum())
+    trend = book.between(trend_start, end)
+    trend = trend[book.revenue[trend]]
+    trend = trend[positions(vips, book.customer_id[trend])[1]]
+    months = book.ms[trend].astype("datetime64[ms]").astype("datetime64[M]")
+    labels, month_of = np.unique(months, return_inverse=True)
+    monthly = dict(zip([str(m) for m in labels], np.bincount(month_of, weights=book.amount[trend]).tolist(),
+                       strict=True))
+    lines = line_book(ctx.engine, book)
+    span = lines.between(start, end)
+    line_rows = lines.order_row[span]
+    paid = book.revenue[line_rows]
+    line_vip = paid & positions(vips, book.customer_id[line_rows])[1]
+    category, names = product_categories(ctx.engine, lines.product_id[span])
+    known = category >= 0
+    amount, quantity, promo = lines.amount[span], lines.quantity[span], lines.promo[span]
+
+    def by_category(mask: np.ndarray) -> list[tuple[str, float]]:
+        sums = np.bincount(category[mask & known], weights=amount[mask & known], minlength=len(names))
+        present = np.bincount(category[mask & known], minlength=len(names)) > 0
+        return [(names[i], float(v)) for i, v in enumerate(sums) if present[i]]
+
+    def promo_units(mask: np.ndarray) -> tuple[float, float]:
+        return float(quantity[mask & promo].sum()), float(quantity[mask].sum())
+
+    return PeriodSales(
+        orders=counts[back], spend=spend[back], channels=channels, categories=by_category(line_vip),
+        population_categories=by_category(paid), promo_units=promo_units(line_vip),
+        population_promo_units=promo_units(paid), scope_revenue=scope_revenue, monthly=monthly,
+    )
+
+
+def private_copy(result: T) -> T:
+    """A deep copy of a cached result (pickle round trip: a fraction of ``model_copy(deep=True)``'s time)."""
+    return pickle.loads(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def month_start(moment: datetime, *, back: int) -> datetime:
@@ -86,90 +149,50 @@ def month_start(moment: datetime, *, back: int) -> datetime:
     return datetime(year, month, 1)
 
 
-def population_totals(conn, ctx: ToolContext, in_period: list):
-    scoped = [*in_period, ctx.scope.customer_clause(Customer.owner_id)]
-    total = conn.execute(
-        select(func.sum(Order.total_amount)).join(Customer, Customer.id == Order.customer_id).where(*scoped)
-    ).scalar()
-    cats = conn.execute(
-        select(Product.category, func.sum(OrderLine.amount))
-        .select_from(Order)
-        .join(OrderLine, OrderLine.order_id == Order.id)
-        .join(Product, Product.id == OrderLine.product_id)
-        .where(*in_period)
-        .group_by(Product.category)
-    ).all()
-    promo = conn.execute(
-        select(func.sum(OrderLine.quantity * cast(OrderLine.promo, Integer)), func.sum(OrderLine.quantity))
-        .select_from(Order)
-        .join(OrderLine, OrderLine.order_id == Order.id)
-        .where(*in_period)
-    ).one()
-    return float(total or 0.0), cats, promo
-
-
-def vip_names(conn, vip: pd.DataFrame) -> dict[int, tuple[str, str]]:
-    ids = vip["customer_id"].astype(int).tolist()
+def customer_names(ctx: ToolContext, ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Name and owner of just these customers (the ones a warning names)."""
+    if not ids:
+        return {}
     people = []
-    for i in range(0, len(ids), CHUNK):
-        people += conn.execute(
-            select(Customer.id, Customer.name, Customer.owner_id).where(Customer.id.in_(ids[i : i + CHUNK]))
-        ).all()
-    staff = dict(conn.execute(select(StaffUser.id, StaffUser.name)).all())
+    with ctx.engine.connect() as conn:
+        for i in range(0, len(ids), 5000):
+            people += conn.execute(
+                select(Customer.id, Customer.name, Customer.owner_id).where(Customer.id.in_(ids[i : i + 5000]))
+            ).all()
+        staff = dict(conn.execute(select(StaffUser.id, StaffUser.name)).all())
     return {
         cid: (name, staff.get(owner, "?") if owner is not None else "public pool")
         for cid, name, owner in people
     }
 
 
-def early_warnings(
-    ctx: ToolContext, vip: pd.DataFrame, names, *, start: datetime, end: datetime
-) -> list[VipWarning]:
-    out: list[VipWarning] = []
+def early_warnings(ctx: ToolContext, vip: pd.DataFrame, *, start: datetime, end: datetime) -> list[VipWarning]:
+    """Quiet VIPs (went quiet in the period, see ``tools.quiet``), then spend drops and frequency drops
+    among the other VIPs (last 90 days at most half the 90 before)."""
     quiet = find_quiet(ctx, start=start, end=end, tier="vip", segment=None)
-    for r in quiet.itertuples():
-        name, owner = names.get(int(r.customer_id), (str(r.customer_id), "?"))
-        out.append(
-            VipWarning(
-                customer_id=int(r.customer_id),
-                name=name,
-                owner=owner,
-                kind="quiet",
-                detail=f"{r.days_since:.0f} days since last purchase, usual gap {r.usual_gap_days:.0f} ({r.ratio:.1f}x)",
-            )
-        )
     quiet_ids = set(quiet["customer_id"].astype(int)) if not quiet.empty else set()
     rest = vip[~vip["customer_id"].isin(quiet_ids)]
-    spend_drop = rest[
-        (rest["spend_prev_90d"] > 0) & (rest["spend_90d"] <= DROP_FACTOR * rest["spend_prev_90d"])
-    ]
-    for r in spend_drop.sort_values("spend_prev_90d", ascending=False).itertuples():
-        name, owner = names.get(int(r.customer_id), (str(r.customer_id), "?"))
+    spend_drop = rest[(rest["spend_prev_90d"] > 0) & (rest["spend_90d"] <= DROP_FACTOR * rest["spend_prev_90d"])]
+    spend_drop = spend_drop.sort_values("spend_prev_90d", ascending=False)
+    freq = rest[(rest["orders_prev_90d"] >= 2) & (rest["orders_90d"] <= DROP_FACTOR * rest["orders_prev_90d"])]
+    freq = freq.sort_values("orders_prev_90d", ascending=False)
+    found: list[tuple[int, str, str]] = []
+    for r in quiet.itertuples():
+        found.append((int(r.customer_id), "quiet", f"{r.days_since:.0f} days since last purchase, usual gap "
+                      f"{r.usual_gap_days:.0f} ({r.ratio:.1f}x)"))
+    for r in spend_drop.itertuples():
         change = r.spend_90d / r.spend_prev_90d - 1
-        out.append(
-            VipWarning(
-                customer_id=int(r.customer_id),
-                name=name,
-                owner=owner,
-                kind="spend_drop",
-                detail=f"spend last 90 days {r.spend_90d:,.0f} vs {r.spend_prev_90d:,.0f} before ({change:+.0%})",
-            )
-        )
-    freq = rest[
-        (rest["orders_prev_90d"] >= 2) & (rest["orders_90d"] <= DROP_FACTOR * rest["orders_prev_90d"])
+        found.append((int(r.customer_id), "spend_drop", f"spend last 90 days {r.spend_90d:,.0f} vs "
+                      f"{r.spend_prev_90d:,.0f} before ({change:+.0%})"))
+    for r in freq.itertuples():
+        found.append((int(r.customer_id), "frequency_drop", f"{int(r.orders_90d)} orders in the last 90 days vs "
+                      f"{int(r.orders_prev_90d)} before"))
+    names = customer_names(ctx, sorted({cid for cid, _, _ in found}))
+    return [
+        VipWarning(customer_id=cid, name=names.get(cid, (str(cid), "?"))[0], owner=names.get(cid, (str(cid), "?"))[1],
+                   kind=kind, detail=detail)
+        for cid, kind, detail in found
     ]
-    for r in freq.sort_values("orders_prev_90d", ascending=False).itertuples():
-        name, owner = names.get(int(r.customer_id), (str(r.customer_id), "?"))
-        out.append(
-            VipWarning(
-                customer_id=int(r.customer_id),
-                name=name,
-                owner=owner,
-                kind="frequency_drop",
-                detail=f"{int(r.orders_90d)} orders in the last 90 days vs {int(r.orders_prev_90d)} before",
-            )
-        )
-    return out
 
 
 def spend_band_edges(max_value: float) -> list[float]:

@@ -13,6 +13,7 @@ Also reports ``crm ask`` start-up: a new process answering one question, against
 
     python -m evals.bench --only assistant
     CRM_BENCH_CUSTOMERS=20000 python -m evals.bench --only assistant   # smaller, faster
+    CRM_BENCH_TOOLS_ONLY=1 python -m evals.bench --only assistant      # the router's tool calls, slowest first
 
 Target (issue 5): respond p95 < 150 ms at 100k customers.
 """
@@ -95,6 +96,32 @@ def _direct_tool_times(answers) -> list[float]:
     return times
 
 
+def _slowest_calls(answers, *, n: int = 12) -> None:
+    """Each tool call the router made, timed on its own with the read cache cleared (cold for the tool's own
+    result cache, warm for what the process has loaded): the slowest shapes to work on."""
+    from tools.read_cache import READS
+    from tools.registry import TOOLS
+
+    timed = []
+    for item, _ms, reply, ctx in answers:
+        for call in reply.tool_calls:
+            spec = TOOLS.get(call.name)
+            if spec is None:
+                continue
+            READS.clear()
+            started = time.perf_counter()
+            try:
+                spec(call.args, ctx=ctx)
+            except Exception:  # noqa: BLE001 - an Ambiguous name is still a timed answer
+                pass
+            timed.append(((time.perf_counter() - started) * 1000, item.id, call.name, call.args))
+    times = [t[0] for t in timed]
+    print(f"  tool calls, read cache cleared before each: n={len(times)}, p50 {statistics.median(times):.1f} ms, "
+          f"p95 {_pct(times, 0.95):.1f} ms, max {max(times):.1f} ms", flush=True)
+    for ms, qid, name, args in sorted(timed, key=lambda t: -t[0])[:n]:
+        print(f"    slow tool: {ms:.0f} ms  {qid} {name} {args}", flush=True)
+
+
 def _startup(url: str, home: str) -> tuple[float, float]:
     env = {**os.environ, "CRM_DATABASE_URL": url, "CRM_HOME": home, "CRM_MODEL": "offline"}
     crm = Path(sys.executable).with_name("crm")
@@ -143,6 +170,10 @@ def main() -> None:
             _ask_all(groups, url=url, now=NOW, render_charts=True)
             print(f"  warm-up pass: {time.perf_counter() - started:.1f} s", flush=True)
             answers = _ask_all(groups, url=url, now=NOW, render_charts=False)
+            if os.environ.get("CRM_BENCH_TOOLS_ONLY"):
+                # Only the tools the router chose: skips the respond passes with charts and the start-up figure.
+                _slowest_calls(answers)
+                return
             base = _direct_tool_times(answers)
             print(f"  baseline, the same tool calls straight through the registry: p50 {statistics.median(base):.1f} ms, "
                   f"p95 {_pct(base, 0.95):.1f} ms", flush=True)

@@ -221,7 +221,8 @@ def _bench_tools(url: str) -> list[tuple]:
             if warm > 2_000:
                 args_list = args_list[:5]  # a slow tool: fewer calls keep the bench bounded
             times = _time_calls(call, args_list)
-            print(f"    {name} as {role}: p95 {_pct(times, 0.95):.1f} ms over {len(times)} calls", flush=True)
+            print(f"    {name} as {role}: p95 {_pct(times, 0.95):.1f} ms over {len(times)} calls "
+                  f"(first call of a shape, in-process caches cold: up to {warm:.0f} ms)", flush=True)
             if name == "query_metrics":
                 for shape in {repr(a): a for a in args_list}.values():
                     t = _time_calls(call, [shape] * 5)

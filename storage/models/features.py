@@ -22,16 +22,20 @@ from storage.models.order import Order
 Index("ix_customer_updated_at", Customer.__table__.c.updated_at)
 # orders.tracking_number: order_status finds an order by its tracking number without a scan.
 Index("ix_orders_tracking_number", Order.__table__.c.tracking_number)
+# customer (owner_id, city): a rep's customers in one city, counted inside the index (migration 0006).
+Index("ix_customer_owner_city", Customer.__table__.c.owner_id, Customer.__table__.c.city)
 
 
 class CustomerFeatures(SQLModel, table=True):
     __tablename__ = "customer_features"
     __table_args__ = (
-        Index("ix_customer_features_segment", "rfm_segment"),
-        Index("ix_customer_features_value_tier", "value_tier"),
+        # Segment or tier, ranked by spend: one index walk per page (migration 0006).
+        Index("ix_customer_features_segment_spend", "rfm_segment", "lifetime_spend"),
+        Index("ix_customer_features_tier_spend", "value_tier", "lifetime_spend"),
         Index("ix_customer_features_churn", "churn_probability"),
         Index("ix_customer_features_clv", "clv"),
         Index("ix_customer_features_spend", "lifetime_spend"),
+        Index("ix_customer_features_first_order", "first_order_at"),  # new customers in a period (0006)
     )
 
     customer_id: int = Field(foreign_key="customer.id", primary_key=True)

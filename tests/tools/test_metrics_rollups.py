@@ -23,6 +23,8 @@ QUESTIONS = [
     {"measures": ["revenue"], "dimensions": ["campaign"], "compare_previous": True, "period": {"start": "2026-02-01"}},
     {"measures": ["discount_amount", "promo_share"], "dimensions": ["brand", "year"]},
     {"measures": ["revenue"]},
+    {"measures": ["return_rate", "orders"], "dimensions": ["category"], "period": {"start": "2025-01-01"}},
+    {"measures": ["units", "orders"], "dimensions": ["channel"]},
 ]
 
 
@@ -33,6 +35,9 @@ def test_pick_rollup_matches_declared_dimensions():
     assert pick_rollup({"orders": ["revenue"]}, ["segment"], ["tier"]) is None  # no rollup holds both
     assert pick_rollup({"lines": ["units"]}, ["category"], ["region"]).name == "lines_category"
     assert pick_rollup({"orders": ["customers"]}, ["region"], []) is None  # distinct counts do not add up
+    # Order counts at line grain add up across categories only when the question groups by category.
+    assert pick_rollup({"lines": ["returns", "placed_orders"]}, ["category"], []).name == "lines_category"
+    assert pick_rollup({"lines": ["units", "orders"]}, ["channel"], []) is None
     assert pick_rollup({"orders": ["revenue"]}, ["age_band"], []) is None
     assert all(len(r.dims) <= 4 for r in ROLLUPS)
 

@@ -111,8 +111,26 @@ def _apply_joins(frm, joins: list[str]):
     return frm
 
 
+# Facts whose rows always belong to a customer (a foreign key), so the join to customer only matters
+# for scope and customer dimensions; FROM clause without it.
+_ALONE = {
+    "orders": lambda: Order.__table__,
+    "first_orders_snapshot": lambda: CustomerFeatures.__table__,
+}
+
+
+def _needs_customer(q: FactQuery, ctx: ToolContext) -> bool:
+    if not ctx.scope.all_customers:
+        return True
+    return any(not DIMENSIONS[name].is_time for name in [*q.dimensions, *(n for n, _ in q.filters)])
+
+
 def compile_fact(q: FactQuery, *, ctx: ToolContext) -> Select:
     frm, time_col = _base(q.fact, snapshot_first=q.first_orders_from_snapshot)
+    alone = "first_orders_snapshot" if q.fact == "first_orders" and q.first_orders_from_snapshot else q.fact
+    if alone in _ALONE and not _needs_customer(q, ctx):
+        # Everyone, no customer dimension: skip a primary-key lookup into customer per row (most of the time).
+        frm = _ALONE[alone]()
     filter_names = [name for name, _ in q.filters]
     frm = _apply_joins(frm, _joins([*q.dimensions, *filter_names], q.fact, snapshot_first=q.first_orders_from_snapshot))
     columns = [dimension_expr(d, q.fact, ctx=ctx, time_column=time_col).label(d) for d in q.dimensions]

@@ -10,6 +10,7 @@ import pandas as pd
 from tools.context import ToolContext
 from tools.customer_queries import snapshot_state
 from tools.errors import InvalidArgument
+from tools.metrics import activity
 from tools.metrics.catalog import MEASURES
 from tools.metrics.compiler import FactQuery, compile_fact
 from tools.metrics.dialect import TIME_GRAINS, buckets_between
@@ -155,17 +156,25 @@ def _run(ctx, fact_measures, dims, filters, start, end, snapshot_first) -> pd.Da
     frames = []
     with ctx.engine.connect() as conn:
         for fact, ms in fact_measures.items():
-            q = FactQuery(
-                fact=fact,
-                measures=tuple(ms),
-                dimensions=tuple(dims),
-                filters=tuple((k, tuple(v)) for k, v in filters.items()),
-                start=start,
-                end=end,
-                first_orders_from_snapshot=snapshot_first,
-            )
-            rows = conn.execute(compile_fact(q, ctx=ctx)).all()
-            f = pd.DataFrame([tuple(r) for r in rows], columns=[*dims, *ms])
+            f = None
+            if fact == "activity" and activity.answers({fact: ms}, dims, filters):
+                # Distinct active customers: a slice of the in-memory activity book, not a year of SQL.
+                f = activity.active_frame(ctx, dims=dims, start=start, end=end)
+            elif activity.answers_new({fact: ms}, dims, filters, snapshot_first=snapshot_first):
+                # New customers by first purchase: the snapshot held in memory, scope as a mask.
+                f = activity.new_frame(ctx, dims=dims, start=start, end=end)
+            if f is None:
+                q = FactQuery(
+                    fact=fact,
+                    measures=tuple(ms),
+                    dimensions=tuple(dims),
+                    filters=tuple((k, tuple(v)) for k, v in filters.items()),
+                    start=start,
+                    end=end,
+                    first_orders_from_snapshot=snapshot_first,
+                )
+                rows = conn.execute(compile_fact(q, ctx=ctx)).all()
+                f = pd.DataFrame([tuple(r) for r in rows], columns=[*dims, *ms])
             for d in dims:
                 f[d] = f[d].astype(object).where(f[d].notna(), "(none)").astype(str)
             if dims:
