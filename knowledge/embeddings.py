@@ -18,7 +18,7 @@ from chromadb.utils.embedding_functions import register_embedding_function
 from knowledge.encoders import get_encoder
 
 EMBEDDING_FUNCTION_NAME = "crm-minilm"
-VARIANTS = ("minilm-static", "minilm-onnx-int8", "minilm-onnx", "minilm-torch")
+VARIANTS = ("minilm-static-fit", "minilm-static", "minilm-onnx-int8", "minilm-onnx", "minilm-torch")
 
 
 @register_embedding_function

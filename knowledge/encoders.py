@@ -1,7 +1,8 @@
 """Text encoders over the bundled MiniLM: one interface, several speed/quality points.
 
 Each returns L2-normalised float32 rows. The variants trade speed for fidelity to
-plain MiniLM (sentence-transformers on torch), measured by ``evals/bench/knowledge_bench.py``.
+plain MiniLM (sentence-transformers on torch), measured by ``evals/bench/embedding_bench.py``
+(speed, recall loss, Banking77) and ``evals/bench/knowledge_bench.py``.
 """
 
 from __future__ import annotations
@@ -9,16 +10,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from knowledge import model_build
+from knowledge.encoder_features import feature_matrix
 from knowledge.settings import EmbeddingVariant, get_settings
 
 # MiniLM was trained on 128-token windows; chunking keeps texts near that, this is the hard cap.
 MAX_TOKENS = 256
 BATCH = 64
+SINGLE_THREAD_BELOW = 4  # texts per run: queries go to a one-thread session
 
 
 class Encoder(Protocol):
@@ -61,10 +65,23 @@ class OnnxEncoder:
         path = model_build.onnx_path(quantized=quantized)
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._lock = threading.Lock()
+        # A search query is one short text: too little work to share between threads, and on a
+        # busy machine the spinning second thread made it slower (27 ms vs 15 ms p50 measured here).
+        single = ort.SessionOptions()
+        single.intra_op_num_threads = 1
+        single.inter_op_num_threads = 1
+        single.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        single.log_severity_level = 3
+        single.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._single = ort.InferenceSession(str(path), single, providers=["CPUExecutionProvider"])
+        self._single_lock = threading.Lock()
 
     def run_ids(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Mean-pooled, unnormalised states for padded id and mask arrays."""
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        if len(ids) <= SINGLE_THREAD_BELOW:
+            with self._single_lock:
+                return self._single.run(None, feeds)[0]
         with self._lock:
             return self._session.run(None, feeds)[0]
 
@@ -110,6 +127,26 @@ class StaticEncoder:
         return _normalise(out)
 
 
+class FittedStaticEncoder:
+    """Tokens and frequent bigrams, each a row fitted to MiniLM sentence embeddings (knowledge.encoder_fit)."""
+
+    def __init__(self, *, directory: Path | None = None):
+        self.variant = "minilm-static-fit"
+        directory = directory or model_build.static_fit_dir()
+        # Memory-mapped: a CLI run touches only the rows its texts use, and processes share the pages.
+        self._table = np.load(directory / "table.npy", mmap_mode="r")
+        self._bigrams = np.load(directory / "bigrams.npy")
+        self._vocab_size = int(self._table.shape[0] - len(self._bigrams))
+        self.dims = int(self._table.shape[1])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dims), dtype=np.float32)
+        encodings = load_tokenizer().encode_batch(list(texts), add_special_tokens=False)
+        features = feature_matrix([e.ids for e in encodings], bigrams=self._bigrams, vocab_size=self._vocab_size)
+        return _normalise(np.asarray(features @ self._table))
+
+
 class TorchEncoder:
     """Plain sentence-transformers MiniLM on torch: the reference the others are measured against."""
 
@@ -141,7 +178,23 @@ def get_encoder(variant: EmbeddingVariant | str | None = None) -> Encoder:
         return _ENCODERS[name]
 
 
+def prepare_encoder(variant: str, *, progress: model_build.BuildProgress | None = None) -> None:
+    """Build a variant's artefacts now (a no-op once built), reporting (stage, done, total) while it runs.
+
+    Lets a command show its own progress bar for the one slow first use instead of stalling inside a
+    later call; the fitted static model takes minutes to build on a busy 2-core machine.
+    """
+    if variant == "minilm-static-fit":
+        model_build.static_fit_dir(progress=progress)
+    elif variant in ("minilm-onnx", "minilm-onnx-int8"):
+        model_build.onnx_path(quantized=variant.endswith("int8"))
+    elif variant == "minilm-static":
+        model_build.static_table_path()
+
+
 def _make(name: str) -> Encoder:
+    if name == "minilm-static-fit":
+        return FittedStaticEncoder()
     if name == "minilm-static":
         return StaticEncoder()
     if name == "minilm-onnx":

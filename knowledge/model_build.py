@@ -9,6 +9,9 @@ wheel or a new recipe builds afresh instead of reusing a stale file.
     minilm-onnx-int8  the same, with int8 dynamic quantisation (per-channel weights)
     minilm-static     a static token table distilled from minilm-onnx (model2vec's recipe:
                       each vocabulary token through the encoder, PCA, Zipf/SIF weighting)
+    minilm-static-fit a static table of tokens and bigrams fitted to minilm-onnx-int8 sentence
+                      embeddings of a local corpus (knowledge.encoder_fit); its name also carries
+                      the corpus (which dataset files were found), see knowledge.encoder_corpus
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,6 +38,7 @@ RECIPE_VERSION = 1
 STATIC_DIMS = 256
 STATIC_SIF = 1e-4
 _ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+BuildProgress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 def bundled_model_path() -> Path:
@@ -74,6 +78,31 @@ def static_table_path() -> Path:
     if not path.exists():
         _build(path, _distil_static)
     return path
+
+
+def static_fit_dir(*, progress: BuildProgress | None = None) -> Path:
+    """The fitted static model's directory (table.npy, bigrams.npy, meta.json), built on first use."""
+    path = static_fit_path()
+    if not path.exists():
+        _build(path, lambda tmp: _fit_static(tmp, progress))
+    return path
+
+
+def static_fit_path() -> Path:
+    """Where the fitted static model is (or will be) built: recipe, bundled weights and corpus in the name."""
+    from knowledge.encoder_corpus import corpus_key
+    from knowledge.encoder_fit import FIT_RECIPE
+
+    return get_settings().model_dir / f"minilm-static-fit-r{FIT_RECIPE}-{weights_fingerprint()}-{corpus_key()}" / "model"
+
+
+def _fit_static(out: Path, progress: BuildProgress | None) -> None:
+    from knowledge.encoder_fit import build
+
+    report = build(out, progress=progress)
+    log.info("built minilm-static-fit in %.0f s: held-out cosine to MiniLM %.3f (unfitted %.3f), "
+             "neighbour agreement %.3f (unfitted %.3f)", sum(report.seconds.values()), report.heldout_cosine,
+             report.heldout_cosine_before, report.heldout_agreement, report.heldout_agreement_before)
 
 
 @contextlib.contextmanager

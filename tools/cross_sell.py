@@ -18,7 +18,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from storage.models import NON_REVENUE_STATUSES, Order, OrderLine
-from tools.association_rules import BasketFilter, cached_baskets, cached_rules, last_order_at, product_names
+from tools.association_rules import (
+    BasketFilter,
+    cached_popularity,
+    cached_rules,
+    last_order_at,
+    product_names,
+)
 from tools.context import ToolContext
 from tools.errors import EmptyPeriod
 from tools.lookup import resolve_customer, resolve_product
@@ -141,8 +147,10 @@ def _bought(ctx: ToolContext, customer_id: int) -> frozenset[int]:
 
 
 def _popular(ctx: ToolContext, where: BasketFilter, exclude: set[int] | frozenset[int], *, n: int) -> list[Suggestion]:
-    baskets = cached_baskets(ctx.engine, where=where, scope=ctx.scope)
-    counts = baskets[~baskets["product_id"].isin(list(exclude))]["product_id"].value_counts().head(n)
+    # Counted once per book and scope; each customer only skips what they own (a few dozen rows at most).
+    popular = cached_popularity(ctx.engine, where=where, scope=ctx.scope)
+    counts = popular.head(n + len(exclude))
+    counts = counts[~counts.index.isin(list(exclude))].head(n)
     names = product_names(ctx.engine, set(counts.index.tolist()))
     return [Suggestion(product_id=int(pid), product=names.get(int(pid), str(pid)), because=[], confidence=None, lift=None,
                        basis="popular") for pid in counts.index]
