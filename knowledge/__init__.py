@@ -6,7 +6,9 @@ first use, not on import. Public surface:
 - indexing: ``sync_index`` (``crm index``), ``index_interactions`` (after a write),
   ``update_owner`` (after assign/claim/release), ``erase_customer`` (delete/anonymise);
 - retrieval: ``search`` (hybrid), ``recent`` (latest first, SQL), ``SearchFilters``,
-  ``InteractionHit``;
+  ``InteractionHit``, ``RowFilter`` (scope + filters as one value), ``current_index``
+  (the in-process filtered index snapshot, kept in step with Chroma; see
+  ``knowledge.vector_index`` and ``knowledge.index_sync``);
 - settings and store: ``get_settings``, ``KnowledgeSettings``, ``StoreError``.
 """
 
@@ -31,6 +33,8 @@ _LAZY = {
     "erase_customer": "knowledge.erase",
     "search": "knowledge.retrieval",
     "build_where": "knowledge.retrieval",
+    "current_index": "knowledge.retrieval",
+    "RowFilter": "knowledge.row_filter",
     "recent": "knowledge.hits",
     "SearchFilters": "knowledge.hits",
     "InteractionHit": "knowledge.hits",

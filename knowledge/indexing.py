@@ -16,14 +16,17 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from knowledge.documents import ChunkRecord, InteractionDoc, build_chunks, chunk_id, interaction_id_of
 from knowledge.embeddings import embed
+from knowledge.index_rows import RowBatch
+from knowledge.index_sync import IndexWriter
 from knowledge.settings import get_settings
-from knowledge.store import drop_collection, get_collection
+from knowledge.store import drop_collection, get_collection, index_handle
 from storage.db import get_engine
 from storage.models import Customer, Interaction
 from storage.scope import POOL_OWNER_ID
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 _STATE_PAGE = 10_000
 _SQL_PAGE = 900  # under SQLite's bound-parameter limit for IN (...)
+_BULK_MIN = 20_000
+_BULK_SHARE = 0.2
 
 
 class IndexReport(BaseModel):
@@ -102,12 +107,14 @@ def _batched(items: list, size: int) -> Iterator[list]:
         yield items[start : start + size]
 
 
-def _write(collection, docs: list[InteractionDoc]) -> int:
+def _records(docs: list[InteractionDoc]) -> tuple[list[ChunkRecord], np.ndarray]:
+    """Chunks and their vectors (the slow part: done before any lock is taken)."""
     settings = get_settings()
     records: list[ChunkRecord] = [r for d in docs for r in build_chunks(d, max_tokens=settings.chunk_tokens)]
-    if not records:
-        return 0
-    vectors = embed([r.embed_text for r in records], variant=settings.embedding)
+    return records, embed([r.embed_text for r in records], variant=settings.embedding)
+
+
+def _upsert(collection, writer: IndexWriter, records: list[ChunkRecord], vectors: np.ndarray) -> None:
     for part in _batched(list(range(len(records))), 5_000):
         collection.upsert(
             ids=[records[i].id for i in part],
@@ -115,22 +122,33 @@ def _write(collection, docs: list[InteractionDoc]) -> int:
             documents=[records[i].document for i in part],
             metadatas=[records[i].metadata for i in part],
         )
-    return len(records)
+    writer.add(RowBatch.from_records(records, vectors))
 
 
-def _embed_ids(session: Session, collection, ids: list[int], report: IndexReport, progress: Progress | None) -> None:
+def _embed_ids(session: Session, collection, ids: list[int], report: IndexReport, progress: Progress | None,
+               *, keep: bool = True) -> None:
     batch_size = get_settings().index_batch_size
+    handle = index_handle(collection)
     done = 0
     for batch in _batched(ids, batch_size):
         docs = [d for part in _batched(batch, _SQL_PAGE) for d in _docs(session, Interaction.id.in_(part))]
-        report.chunks_written += _write(collection, docs)
+        records, vectors = _records(docs)
+        if records:
+            with handle.writing(keep=keep) as writer:
+                _upsert(collection, writer, records, vectors)
+        report.chunks_written += len(records)
         done += len(batch)
         if progress:
             progress(done, len(ids))
 
 
-def sync_index(*, rebuild: bool = False, engine: Engine | None = None, progress: Progress | None = None) -> IndexReport:
-    """Bring the index in line with the database; ``rebuild`` starts from an empty collection."""
+def sync_index(*, rebuild: bool = False, engine: Engine | None = None, progress: Progress | None = None,
+               index_progress: Progress | None = None) -> IndexReport:
+    """Bring the index in line with the database; ``rebuild`` starts from an empty collection.
+
+    ``progress`` reports interactions embedded; ``index_progress`` reports chunks read back
+    from Chroma when the in-process index is (re)built at the end (after a bulk load).
+    """
     started = time.perf_counter()
     if rebuild:
         drop_collection()
@@ -157,14 +175,26 @@ def sync_index(*, rebuild: bool = False, engine: Engine | None = None, progress:
                 owner_moves.setdefault(doc.owner_key, []).append((doc.id, have.n_chunks))
         gone = [(iid, have.n_chunks) for iid, have in indexed.items() if iid not in seen]
         report.deleted = len(gone)
-        for part in _batched(_chunk_ids(stale + gone), 5_000):
-            collection.delete(ids=part)
-        for owner, entries in owner_moves.items():
-            report.owner_updates += len(entries)
-            _set_owner(collection, _chunk_ids(entries), owner)
+        # A bulk load is cheaper to read back into the in-process index once than to apply piecewise.
+        keep = len(to_embed) <= max(_BULK_MIN, _BULK_SHARE * len(indexed))
+        if stale or gone or owner_moves:
+            with index_handle(collection).writing(keep=keep) as writer:
+                for part in _batched(_chunk_ids(stale + gone), 5_000):
+                    collection.delete(ids=part)
+                writer.remove_interactions([iid for iid, _ in stale + gone])
+                for owner, entries in owner_moves.items():
+                    report.owner_updates += len(entries)
+                    _set_owner(collection, _chunk_ids(entries), owner)
+                    writer.set_owner(owner, interaction_ids=[iid for iid, _ in entries])
         if progress:
             progress(0, len(to_embed))
-        _embed_ids(session, collection, to_embed, report, progress)
+        _embed_ids(session, collection, to_embed, report, progress, keep=keep)
+    if get_settings().vector_index:
+        # Build or refresh the in-process index now, so the first query after `crm index` does not.
+        try:
+            index_handle(collection).current(progress=index_progress)
+        except Exception:  # noqa: BLE001 - Chroma is up to date; queries fall back to it
+            log.warning("could not build the in-process vector index", exc_info=True)
     report.seconds = round(time.perf_counter() - started, 3)
     log.info("index sync: %s", report.model_dump())
     return report
@@ -182,15 +212,21 @@ def index_interactions(ids: Iterable[int], *, engine: Engine | None = None) -> I
     started = time.perf_counter()
     collection = get_collection()
     with Session(engine or get_engine()) as session:
-        present = {d.id for part in _batched(wanted, _SQL_PAGE) for d in _docs(session, Interaction.id.in_(part))}
+        docs = [d for part in _batched(wanted, _SQL_PAGE) for d in _docs(session, Interaction.id.in_(part))]
+    present = {d.id for d in docs}
+    records, vectors = _records(docs)
+    with index_handle(collection).writing() as writer:
         old = collection.get(where={"interaction_id": {"$in": wanted}}, include=[])["ids"]
         if old:
             collection.delete(ids=old)
-        before = {interaction_id_of(c) for c in old}
-        report.deleted = len(before - present)
-        report.added = len(present - before)
-        report.changed = len(present & before)
-        _embed_ids(session, collection, sorted(present), report, None)
+        writer.remove_interactions(wanted)
+        if records:
+            _upsert(collection, writer, records, vectors)
+    before = {interaction_id_of(c) for c in old}
+    report.deleted = len(before - present)
+    report.added = len(present - before)
+    report.changed = len(present & before)
+    report.chunks_written = len(records)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -207,8 +243,11 @@ def update_owner(customer_id: int, owner_id: int | None) -> int:
     in the index follow ownership at once rather than at the next ``crm index``.
     """
     collection = get_collection()
-    ids = collection.get(where={"customer_id": int(customer_id)}, include=[])["ids"]
-    _set_owner(collection, ids, POOL_OWNER_ID if owner_id is None else int(owner_id))
+    owner_key = POOL_OWNER_ID if owner_id is None else int(owner_id)
+    with index_handle(collection).writing() as writer:
+        ids = collection.get(where={"customer_id": int(customer_id)}, include=[])["ids"]
+        _set_owner(collection, ids, owner_key)
+        writer.set_owner(owner_key, customer_id=int(customer_id))
     return len(ids)
 
 

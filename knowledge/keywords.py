@@ -19,10 +19,16 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from knowledge import synonyms
+
 TermKind = Literal["phrase", "id", "word", "cjk"]
 # Identifiers and quoted phrases are what a person means exactly; they outweigh loose words.
 KIND_WEIGHT: dict[str, float] = {"phrase": 3.0, "id": 3.0, "word": 1.0, "cjk": 1.0}
 MAX_TERMS = 12
+# Synonyms (knowledge.synonyms) join the query as weaker terms; bilingual: an English topic
+# word also brings its Chinese synonyms and the reverse (notes come in both languages).
+EXPAND = True
+BILINGUAL = True
 
 _CJK_CHAR = r"\u3400-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{_CJK_CHAR}]+")
@@ -51,7 +57,7 @@ EN_STOP = frozenset(
 ZH_STOP = sorted(
     """有没有 是不是 什么时候 什么 哪些 哪个 哪位 我们 你们 他们 她们 之前 以前 上次 最近 本月 这个月 上个月 本周 这周 上周
     今天 昨天 今年 去年 一下 一些 关于 提到 提过 说过 问过 客户 顾客 曾经 请问 查找 列出 显示 记录 聊过 谈过
-    有人 有谁 哪些人 有哪些
+    有人 有谁 哪些人 有哪些 问题
     的 了 吗 呢 吧 啊 她 他 它 我 你 谁""".split(),
     key=len,
     reverse=True,
@@ -66,10 +72,11 @@ _NOT_KEPT = re.compile(f"[^\\w{_CJK_CHAR}\\-/.@#€$%&+']+")
 class Term(BaseModel):
     text: str
     kind: TermKind
+    boost: float = 1.0  # below 1 for terms the query did not say (synonyms)
 
     @property
     def weight(self) -> float:
-        return KIND_WEIGHT[self.kind]
+        return KIND_WEIGHT[self.kind] * self.boost
 
     @property
     def pattern(self) -> str:
@@ -90,6 +97,29 @@ def search_text(text: str) -> str:
     """
     spaced = _NOT_KEPT.sub(" ", _CJK_EDGE.sub(" ", normalize(text)))
     return f" {' '.join(spaced.split())} "
+
+
+def index_tokens(text: str) -> list[str]:
+    """The tokens the in-process term index posts for a search text: words as stored, CJK runs as bigrams.
+
+    Latin terms are matched as token prefixes (what `` term`` finds with ``$contains``) and
+    CJK terms are bigrams found anywhere in a run, so posting every bigram of a run makes
+    both lookups exact. ``search_text`` already splits CJK from Latin at every edge.
+    """
+    tokens: list[str] = []
+    for token in text.split():
+        if _CJK_RUN.match(token):
+            if len(token) == 1:
+                tokens.append(token)
+            else:
+                tokens.extend(token[i : i + 2] for i in range(len(token) - 1))
+        else:
+            tokens.append(token)
+    return tokens
+
+
+def is_cjk(token: str) -> bool:
+    return bool(_CJK_RUN.match(token))
 
 
 def stem(word: str) -> str:
@@ -143,4 +173,13 @@ def query_terms(query: str) -> list[Term]:
             unique.append(term)
     # Stable sort: strong kinds first, then longer (more specific) terms.
     unique.sort(key=lambda t: (-t.weight, -len(t.text)))
-    return unique[:MAX_TERMS]
+    extra = []
+    if EXPAND:
+        stems = {t.text for t in unique if t.kind == "word"}
+        added = 0
+        for word, kind in synonyms.expansions(stems=stems, text=text, stem=stem, bilingual=BILINGUAL):
+            if word not in seen and added < synonyms.MAX_EXPANSIONS:
+                seen.add(word)
+                extra.append(Term(text=word, kind=kind, boost=synonyms.EXPANSION_BOOST))
+                added += 1
+    return unique[:MAX_TERMS] + extra

@@ -54,9 +54,24 @@ def get_client():
 
 
 def forget_clients() -> None:
-    """Drop cached clients (tests that change CRM_HOME or CRM_CHROMA_URL call this)."""
+    """Drop cached clients and index handles (tests that change CRM_HOME or CRM_CHROMA_URL call this)."""
+    from knowledge.index_sync import forget_handles
+
     with _LOCK:
         _CLIENTS.clear()
+    forget_handles()
+
+
+def index_handle(collection):
+    """The in-process index of this collection (files under ``CRM_VECTOR_INDEX_PATH``), kept in step by writers."""
+    import hashlib
+
+    from knowledge.index_sync import handle_for
+
+    settings = get_settings()
+    # One directory per store, so two stores used from one CRM_HOME never share or delete each other's files.
+    store = settings.chroma_url or str(settings.store_path.resolve())
+    return handle_for(get_client(), collection, settings.index_path / hashlib.blake2b(store.encode(), digest_size=6).hexdigest())
 
 
 def get_collection(*, create: bool = True):

@@ -3,6 +3,8 @@
     python -m evals.knowledge.run                        # hybrid search with the configured embedding
     python -m evals.knowledge.run --variant minilm-torch # another encoder
     python -m evals.knowledge.run --home /tmp/kdemo      # keep (and reuse) the demo there
+    python -m evals.knowledge.run --backend chroma       # every leg inside Chroma (the fallback path)
+    python -m evals.knowledge.run --queries evals/knowledge/queries_fresh.jsonl  # 16 queries never tuned on
 
 Exits 1 when recall@5 is below the threshold (0.9).
 """
@@ -18,7 +20,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from evals.knowledge.scorer import LabelledQuery, Scores, load_plan, score
+from evals.knowledge.scorer import LabelledQuery, Scores, load_plan, load_queries, score
 
 THRESHOLD_RECALL_AT_5 = 0.9
 
@@ -66,20 +68,21 @@ def prepare_demo(home: Path) -> str:
     return url
 
 
-def hybrid_search_fn(*, use_vector: bool = True, use_keywords: bool = True):
+def hybrid_search_fn(*, use_vector: bool = True, use_keywords: bool = True, backend: str = "auto"):
     from knowledge.retrieval import search
     from storage.scope import Scope
 
     def run(query: LabelledQuery, filters, depth: int) -> list[int]:
         hits = search(query.query, scope=Scope.everything(), filters=filters, limit=depth,
-                      use_vector=use_vector, use_keywords=use_keywords)
+                      use_vector=use_vector, use_keywords=use_keywords, backend=backend)
         return [h.interaction_id for h in hits]
 
     return run
 
 
 def index_and_score(url: str, *, home: Path, variant: str, use_vector: bool = True, use_keywords: bool = True,
-                    reindex: bool = False) -> tuple[Scores, float | None]:
+                    reindex: bool = False, backend: str = "auto",
+                    queries: list[LabelledQuery] | None = None) -> tuple[Scores, float | None]:
     """Index the demo with ``variant`` (its own Chroma directory) and score; returns scores and index seconds."""
     from knowledge.indexing import sync_index
     from storage.db import engine_for
@@ -88,7 +91,8 @@ def index_and_score(url: str, *, home: Path, variant: str, use_vector: bool = Tr
                      CRM_CHROMA_PATH=str(home / f"chroma-{variant}"), CRM_CHROMA_URL=None):
         report = sync_index(rebuild=reindex)
         seconds = report.seconds if report.embedded else None
-        scores = score(engine_for(url), hybrid_search_fn(use_vector=use_vector, use_keywords=use_keywords))
+        scores = score(engine_for(url), hybrid_search_fn(use_vector=use_vector, use_keywords=use_keywords,
+                                                          backend=backend), queries=queries)
     return scores, seconds
 
 
@@ -97,6 +101,9 @@ def print_scores(scores: Scores, *, title: str) -> None:
           f"over {len(scores.queries)} queries")
     for name, n, r5, r10 in scores.table():
         print(f"  {name:<24} n={n:<3} recall@5 {r5:.3f}  recall@10 {r10:.3f}")
+    dev, held = scores.split()
+    print(f"  dev half (n={len(dev)}) recall@5 {sum(q.recall(5) for q in dev) / len(dev):.3f}; "
+          f"held-out half (n={len(held)}) recall@5 {sum(q.recall(5) for q in held) / len(held):.3f}")
     if scores.unlabelled:
         print(f"  WARNING: no relevant interaction for {', '.join(scores.unlabelled)} (demo changed?)")
 
@@ -109,13 +116,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", default=None, help="embedding variant (default: CRM_EMBEDDING or the default)")
     parser.add_argument("--home", type=Path, default=None, help="directory for the demo and its indexes")
     parser.add_argument("--misses", action="store_true", help="list queries with recall@5 below 1")
+    parser.add_argument("--backend", choices=["auto", "chroma"], default="auto",
+                        help="auto: the in-process index (the default path); chroma: every leg inside Chroma")
+    parser.add_argument("--queries", type=Path, default=None,
+                        help="another labelled set, e.g. evals/knowledge/queries_fresh.jsonl (written after the "
+                        "weights and synonyms were fixed, never tuned on)")
     args = parser.parse_args(argv)
     variant = args.variant or get_settings().embedding
     with contextlib.ExitStack() as stack:
         home = args.home or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crm-keval-")))
         url = prepare_demo(home)
-        scores, _ = index_and_score(url, home=home, variant=variant)
-    print_scores(scores, title=f"hybrid search, {variant}")
+        queries = load_queries(args.queries) if args.queries else None
+        scores, _ = index_and_score(url, home=home, variant=variant, backend=args.backend, queries=queries)
+    print_scores(scores, title=f"hybrid search, {variant}, {args.backend}")
     if args.misses:
         for q in scores.queries:
             if q.recall(5) < 1:

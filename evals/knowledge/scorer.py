@@ -83,6 +83,21 @@ class Scores(BaseModel):
     def unlabelled(self) -> list[str]:
         return [q.id for q in self.queries if q.relevant == 0]
 
+    def split(self) -> tuple[list[QueryScore], list[QueryScore]]:
+        """(dev, held-out): alternate queries of each category/language group, in id order.
+
+        Weights were tuned on the dev half only; the held-out half shows whether a change
+        generalises or merely fits the queries it was tuned on.
+        """
+        groups: dict[str, list[QueryScore]] = defaultdict(list)
+        for q in self.queries:
+            groups[f"{q.category}/{q.lang}"].append(q)
+        dev, held = [], []
+        for members in groups.values():
+            for i, q in enumerate(sorted(members, key=lambda q: q.id)):
+                (dev if i % 2 == 0 else held).append(q)
+        return dev, held
+
     def table(self) -> list[tuple[str, int, float, float]]:
         groups: dict[str, list[QueryScore]] = defaultdict(list)
         for q in self.queries:

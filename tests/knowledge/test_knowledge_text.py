@@ -43,7 +43,8 @@ def test_stems_turn_word_families_into_substrings():
 def test_chinese_terms_skip_function_words():
     assert [t.text for t in query_terms("她之前投诉过配送吗")][:1] == ["投诉"]
     assert {"投诉", "配送"} <= {t.text for t in query_terms("她之前投诉过配送吗")}
-    assert [t.text for t in query_terms("谁这个月提到退款")] == ["退款"]
+    # What the query itself says (synonyms join as weaker terms, see test_knowledge_synonyms).
+    assert [t.text for t in query_terms("谁这个月提到退款") if t.boost == 1] == ["退款"]
 
 
 def test_quoted_phrase_and_full_width_text():
