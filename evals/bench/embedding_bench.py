@@ -20,53 +20,12 @@ import os
 import time
 import typing
 
+from evals.bench.knowledge_bench import banking77_accuracy, embedding_speed
+
 VARIANTS = ("minilm-torch", "minilm-onnx-int8", "minilm-static", "minilm-static-fit")
 REFERENCE = "minilm-torch"
 TARGET_RATE = 1000.0
 TARGET_LOSS = 2.0
-
-
-def interleaved_rates(texts: list[str], variants: list[str], *, rounds: int = 4) -> dict[str, float]:
-    """docs/s per encoder, each loaded and warmed before any clock starts."""
-    from knowledge.encoders import get_encoder
-
-    encoders = {v: get_encoder(v) for v in variants}
-    for encoder in encoders.values():
-        encoder.encode(texts[:32])
-    spent = dict.fromkeys(variants, 0.0)
-    step = max(1, len(texts) // rounds)
-    for start in range(0, len(texts), step):
-        for variant, encoder in encoders.items():
-            began = time.perf_counter()
-            encoder.encode(texts[start : start + step])
-            spent[variant] += time.perf_counter() - began
-    return {v: len(texts) / spent[v] for v in variants}
-
-
-def banking77(variants: list[str]) -> dict[str, float] | None:
-    import csv
-    from pathlib import Path
-
-    import numpy as np
-
-    from knowledge.encoders import get_encoder
-
-    root = os.environ.get("CRM_DATASETS")
-    if not root or not (Path(root) / "banking77" / "test.csv").exists():
-        return None
-
-    def read(name: str) -> tuple[list[str], list[str]]:
-        with (Path(root) / "banking77" / name).open(encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-        return [r["text"] for r in rows], [r["category"] for r in rows]
-
-    (train_x, train_y), (test_x, test_y) = read("train.csv"), read("test.csv")
-    out = {}
-    for variant in variants:
-        encoder = get_encoder(variant)
-        nearest = np.argmax(encoder.encode(test_x) @ encoder.encode(train_x).T, axis=1)
-        out[variant] = float(np.mean([train_y[i] == y for i, y in zip(nearest, test_y, strict=True)]))
-    return out
 
 
 def demo_chunk_texts(url: str) -> list[str]:
@@ -109,7 +68,7 @@ def main() -> None:
     sample = distinct[: int(os.environ.get("CRM_BENCH_SPEED_DOCS", "2000"))]
     print(f"speed sample: {len(sample):,} distinct demo chunk texts on {os.cpu_count()} cores "
           f"(load average {os.getloadavg()[0]:.1f})")
-    rates = interleaved_rates(sample, variants)
+    rates = embedding_speed(sample, variants)
 
     recall: dict[str, tuple[float, float]] = {}
     for variant in variants:
@@ -135,7 +94,7 @@ def main() -> None:
           "hybrid; negative loss = better than plain MiniLM)")
 
     with_torch = os.environ.get("CRM_BENCH_BANKING_TORCH") == "1"
-    accuracy = banking77([v for v in variants if with_torch or v != REFERENCE])
+    accuracy = banking77_accuracy([v for v in variants if with_torch or v != REFERENCE])
     if accuracy:
         print("Banking77 1-NN intent accuracy (test 3,080 vs train 10,003): "
               + ", ".join(f"{v} {a:.3f}" for v, a in accuracy.items()))
