@@ -22,7 +22,7 @@ def index(
     settings = get_settings()
     where = settings.chroma_url or str(settings.store_path)
     progress = Progress(
-        TextColumn("[bold]embedding[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("interactions"),
+        TextColumn("[bold]{task.description}[/]"), BarColumn(), MofNCompleteColumn(),
         TimeRemainingColumn(), console=err_console, disable=quiet, transient=False,
     )
     task = None
@@ -30,7 +30,7 @@ def index(
     def report(done: int, total: int) -> None:
         nonlocal task
         if task is None:
-            task = progress.add_task("embed", total=total)
+            task = progress.add_task("embedding interactions", total=total)
         progress.update(task, completed=done, total=total)
 
     err_console.print(f"index: {where} ({settings.embedding})", highlight=False)
@@ -47,9 +47,17 @@ def index(
 
     with building:
         prepare_encoder(settings.embedding, progress=build_report)
+    tasks: dict = {}
+
+    def index_report(done: int, total: int) -> None:
+        # The in-process filtered index is rebuilt from Chroma after a bulk load: its own bar, not a silent wait.
+        if "index" not in tasks:
+            tasks["index"] = progress.add_task("filtered index, chunks", total=total)
+        progress.update(tasks["index"], completed=done, total=total)
+
     try:
         with progress:
-            result = sync_index(rebuild=rebuild, progress=report)
+            result = sync_index(rebuild=rebuild, progress=report, index_progress=index_report)
     except StoreError as exc:
         fail(str(exc))
     console.print(
