@@ -60,20 +60,10 @@ def stdin_is_tty() -> bool:
 
 def proposals_for(reply: Reply, *, ctx: ToolContext) -> list[ProposedWrite]:
     """A proposal for each write call of the turn that still previews cleanly (a fresh dry run, as the user)."""
-    from tools import TOOLS, ToolError
+    from assistant.proposals import previewed_writes
 
-    out = []
-    for call in reply.tool_calls:
-        spec = TOOLS.get(call.name)
-        if spec is None or spec.kind != "write" or call.error is not None:
-            continue
-        arguments = {k: v for k, v in call.args.items() if k != "dry_run"}
-        try:
-            preview = spec({**arguments, "dry_run": True}, ctx=ctx)
-        except ToolError:
-            continue  # the turn's answer already says what went wrong
-        out.append(ProposedWrite(tool=call.name, arguments=arguments, preview=preview.summary_for(reply.language)))
-    return out
+    return [ProposedWrite(tool=w.tool, arguments=w.arguments, preview=w.preview.summary_for(reply.language))
+            for w in previewed_writes(reply, ctx=ctx)]
 
 
 NO_TERMINAL = "no terminal to confirm on"

@@ -81,22 +81,14 @@ def propose_writes(reply: Reply, *, ctx: ToolContext, staff: StaffUser, user: st
 
     ``ctx`` is the turn's context (``confirm_writes`` set), so the preview call writes nothing.
     """
+    from assistant.proposals import previewed_writes
+
     proposals = []
-    for call in reply.tool_calls:
-        spec = TOOLS.get(call.name)
-        if spec is None or spec.kind != "write" or call.error is not None:
-            continue
-        if not (ctx.confirm_writes or call.args.get("dry_run")):
-            continue  # done during the turn (a context without confirmation): nothing left to confirm
-        args = {k: v for k, v in call.args.items() if k != "dry_run"}
-        try:
-            preview = spec({**args, "dry_run": True}, ctx=ctx)
-        except ToolError as exc:
-            logger.info("write %s no longer previews: %s", call.name, exc)
-            continue
-        write = store.add_write(tool=call.name, args=args, staff_id=staff.id, slack_user=user, channel=channel,
+    for w in previewed_writes(reply, ctx=ctx):
+        write = store.add_write(tool=w.tool, args=w.arguments, staff_id=staff.id, slack_user=user, channel=channel,
                                 thread_ts=thread_ts, lang=reply.language)
-        proposals.append((write, preview.summary_for(reply.language) or describe(call.name, args, lang=reply.language)))
+        summary = w.preview.summary_for(reply.language) or describe(w.tool, w.arguments, lang=reply.language)
+        proposals.append((write, summary))
     return proposals
 
 

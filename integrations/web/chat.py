@@ -17,7 +17,7 @@ from fastapi import HTTPException
 
 from integrations.web.schemas import AskReply, ChartRef, CitationLink, Proposal, WebTable
 from storage.models import StaffUser, WebPendingWrite, WebThread
-from tools import TOOLS, ToolContext, ToolError, get_tool
+from tools import ToolContext
 from tools.results import Table
 
 if TYPE_CHECKING:
@@ -97,18 +97,11 @@ def undoable(write: WebPendingWrite) -> bool:
 
 def _propose(state: WebState, user: StaffUser, *, ctx: ToolContext, reply: Reply, thread_id: str) -> list[Proposal]:
     """A proposal for each write the turn previewed successfully; its summary is the dry run's own."""
+    from assistant.proposals import previewed_writes
+
     out = []
-    for call in reply.tool_calls:
-        spec = TOOLS.get(call.name)
-        if spec is None or spec.kind != "write" or call.error is not None:
-            continue
-        arguments = {k: v for k, v in call.args.items() if k != "dry_run"}
-        try:
-            preview = get_tool(call.name)(arguments, ctx=ctx)  # ctx.confirm_writes: a dry run
-        except ToolError as exc:
-            logger.info("write %s no longer previews: %s", call.name, exc)
-            continue
-        write = state.store.propose(user_id=user.id, thread_id=thread_id, tool=call.name, arguments=arguments,
-                                    summary=preview.summary_for(reply.language), language=reply.language)
+    for w in previewed_writes(reply, ctx=ctx):
+        write = state.store.propose(user_id=user.id, thread_id=thread_id, tool=w.tool, arguments=w.arguments,
+                                    summary=w.preview.summary_for(reply.language), language=reply.language)
         out.append(proposal(write))
     return out
