@@ -148,13 +148,13 @@ def population(engine, *, start: datetime | None, end: datetime) -> Population:
     with engine.connect() as conn:
         version = None
         if inspect(engine).has_table(FeatureRefresh.__tablename__):
-            latest = conn.execute(
-                select(func.max(FeatureRefresh.id)).where(FeatureRefresh.finished_at.is_not(None))
-            ).scalar()
             # The finish time too: a rebuilt database starts its refresh ids at 1 again, and the
             # disk cache below must not hand it the old database's baselines.
-            version = latest and (latest, conn.execute(
-                select(FeatureRefresh.finished_at).where(FeatureRefresh.id == latest)).scalar())
+            latest = conn.execute(
+                select(FeatureRefresh.id, FeatureRefresh.finished_at)
+                .where(FeatureRefresh.finished_at.is_not(None)).order_by(FeatureRefresh.id.desc()).limit(1)
+            ).first()
+            version = tuple(latest) if latest else None
         if version is None:
             version = ("orders", conn.execute(select(func.max(Order.id))).scalar())
     key = (str(engine.url), start, end, version)
