@@ -121,11 +121,17 @@ def fit_bgnbd(summary: pd.DataFrame, *, penalizers: tuple[float, ...] = PENALIZE
 
     if len(summary) < 10 or summary["frequency"].sum() == 0:
         raise ModelFitError("BG/NBD needs at least 10 customers and some repeat purchases")
-    f, r, t = summary["frequency"], summary["recency"], summary["T"]
+    # The likelihood is a sum over customers of a function of (frequency, recency, T) alone, so it is fitted on
+    # the distinct triples weighted by how many customers share each: the same optimum, on 72k rows instead of
+    # 96k for the 100k demo (and far fewer for whole-week units), for the optimiser and its autograd Hessian.
+    distinct = summary[["frequency", "recency", "T"]].value_counts(sort=False)
+    triples = distinct.index.to_frame(index=False)
+    f, r, t = triples["frequency"], triples["recency"], triples["T"]
+    weights = distinct.to_numpy()
     tried = []
     for pen in penalizers:
         try:
-            model = _quiet_fit(lambda pen=pen: BetaGeoFitter(penalizer_coef=pen), f, r, t)
+            model = _quiet_fit(lambda pen=pen: BetaGeoFitter(penalizer_coef=pen), f, r, t, weights)
         except (ConvergenceError, ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
             tried.append(f"{pen:g}: did not converge ({type(exc).__name__})")
             continue

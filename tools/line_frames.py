@@ -28,6 +28,15 @@ _LOCK = threading.Lock()
 
 def read_lines(engine: Engine, *, since: datetime | None = None) -> pd.DataFrame:
     """Order lines (of orders placed since ``since``) as [order_id, product_id, quantity, discount_value, promo, amount]."""
+    return lines_frame(read_line_rows(engine, since=since))
+
+
+def lines_frame(rows: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({name: rows[name] for name in _LINE_DTYPE.names})
+
+
+def read_line_rows(engine: Engine, *, since: datetime | None = None) -> np.ndarray:
+    """``read_lines`` as one structured array (what a second process saves for the first to load)."""
     stmt = select(
         OrderLine.order_id, OrderLine.product_id, cast(OrderLine.quantity, BigInteger),
         func.coalesce(OrderLine.quantity * OrderLine.unit_price * OrderLine.discount, 0.0),
@@ -40,7 +49,7 @@ def read_lines(engine: Engine, *, since: datetime | None = None) -> pd.DataFrame
         # Straight from the driver's cursor into one structured array: several times faster than Row objects.
         rows = np.fromiter(result.cursor, dtype=_LINE_DTYPE)
         result.close()
-    return pd.DataFrame({name: rows[name] for name in _LINE_DTYPE.names})
+    return rows
 
 
 def positions(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

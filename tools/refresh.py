@@ -21,7 +21,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -33,13 +32,16 @@ from sqlalchemy.engine import Connection, Engine
 
 from storage.db import engine_for, get_engine
 from storage.importers.bulk import bulk_write, insert_columns
+from storage.index_rebuild import indexes_rebuilt
 from storage.models import NON_REVENUE_STATUSES, Order, utcnow
 from storage.models.features import CustomerFeatures, FeatureRefresh, MetricsRollup
 from tools.errors import ToolError
-from tools.line_frames import adopt_lines, read_lines
+from tools.line_frames import adopt_lines
+from tools.line_prefetch import LinesRead
 from tools.metrics.rollup_build import build_rollups, orders_frame, rollup_columns
 from tools.metrics.rollups import ROLLUPS, ROLLUPS_VERSION, month_start
 from tools.order_frames import OrderBook, fingerprint_of, order_book, pinned_fingerprint, to_ms
+from tools.second_process import SECOND_PROCESS_MIN_ORDERS, Elsewhere, can_share
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,10 @@ _INT_COLUMNS = {"lifetime_orders", "returned_orders", "frequency", "r_score", "f
 _TIME_COLUMNS = {"first_order_at", "last_order_at"}
 
 SEGMENT_DIMS = {"segment", "value_tier"}
+# Rows written above which a table's secondary indexes are dropped and re-created (see storage.index_rebuild).
+REBUILD_INDEXES_ROWS = 20_000
+# Phases that a big book runs in a second process: churn trains a model on several past snapshots (the slowest).
+SECOND_PROCESS_PHASES = frozenset({"churn"})
 
 Progress = Callable[[str, str], None]  # (phase, status message)
 
@@ -125,10 +131,8 @@ def refresh_features(
     cutoff = now + timedelta(microseconds=1)
     # Every phase reads the same data: the fingerprint is known, and the order book is read once here.
     since = _rollups_since(engine, previous, now) if mode == "incremental" else None
-    with pinned_fingerprint(engine, stats["fingerprint"]), ThreadPoolExecutor(max_workers=1) as pool:
-        # Order lines feed only the rollups: read them while the models compute (the driver leaves the GIL
-        # inside SQLite, and on two cores that part of the read costs no wall time).
-        lines = pool.submit(read_lines, engine, since=since)
+    # Order lines feed only the rollups: a big book's lines are read by a second process meanwhile.
+    with pinned_fingerprint(engine, stats["fingerprint"]), LinesRead(engine, since=since, orders=0 if since else stats["count"]) as pending:
         tick = time.perf_counter()
         book = order_book(engine, fingerprint=stats["fingerprint"])
         aggregates = _aggregates_from(book, before=cutoff)
@@ -138,9 +142,10 @@ def refresh_features(
         else:
             tell("aggregates", f"computed for {len(aggregates):,} customers")
         phases["aggregates"] = round(time.perf_counter() - tick, 3)
-        frame = _model_phases(engine, aggregates, now=now, phases=phases, tell=tell, allow_partial=allow_partial)
+        frame = _model_phases(engine, aggregates, now=now, phases=phases, tell=tell, allow_partial=allow_partial,
+                              fingerprint=stats["fingerprint"], big=stats["count"] >= SECOND_PROCESS_MIN_ORDERS)
         tick = time.perf_counter()
-        lines = lines.result()
+        lines = pending.result()
         if since is None:
             adopt_lines(book, lines)  # a complete read: reports over any period can use it
         rollups = _rollups(engine, book, frame, lines=lines, cutoff=cutoff, since=since)
@@ -155,17 +160,23 @@ def refresh_features(
     large = len(changed) + len(rollups) > 20_000
     # One transaction: readers see the old snapshot or the new one, never a mix. bulk_write takes the
     # write lock up front and, on SQLite, a large page cache so index pages are not evicted mid-insert.
+    # Most rows rewritten: dropping a table's secondary indexes and re-creating them after is cheaper (SQLite).
+    rebuild = [t for t, many in ((CustomerFeatures.__table__, len(changed) > REBUILD_INDEXES_ROWS),
+                                 (MetricsRollup.__table__, replace_from is None and len(rollups) > REBUILD_INDEXES_ROWS))
+               if many]
     with engine.begin() as conn, bulk_write(conn, [MetricsRollup.__table__, CustomerFeatures.__table__], large=large):
-        _write(conn, frame, changed=changed, removed=removed, now=now, stats=stats, replace_all=mode == "full")
-        table = MetricsRollup.__table__
-        if replace_from is None:
-            conn.execute(delete(table))
-        else:
-            keyed_names = [r.name for r in ROLLUPS if set(r.dims) & SEGMENT_DIMS]
-            conn.execute(delete(table).where((table.c.month >= f"{replace_from:%Y-%m}") | table.c.rollup.in_(keyed_names)))
-        if not rollups.empty:
-            insert_columns(conn, MetricsRollup.__table__, rollup_columns(rollups))
-        phases["write"] = round(time.perf_counter() - tick, 3)
+        with indexes_rebuilt(conn, rebuild):
+            _write(conn, frame, changed=changed, removed=removed, now=now, stats=stats, replace_all=mode == "full")
+            table = MetricsRollup.__table__
+            if replace_from is None:
+                conn.execute(delete(table))
+            else:
+                keyed_names = [r.name for r in ROLLUPS if set(r.dims) & SEGMENT_DIMS]
+                conn.execute(delete(table).where((table.c.month >= f"{replace_from:%Y-%m}")
+                                                 | table.c.rollup.in_(keyed_names)))
+            if not rollups.empty:
+                insert_columns(conn, MetricsRollup.__table__, rollup_columns(rollups))
+        phases["write"] = round(time.perf_counter() - tick, 3)  # the commit's time is only in ``seconds``
         rid = _record(conn, started, now, stats, mode, len(frame), len(changed), phases, cutoff)
     tell("write", f"{len(changed):,} rows changed")
     return RefreshReport(refresh_id=rid, mode=mode, as_of=now, fingerprint=stats["fingerprint"], customers=len(frame),
@@ -173,9 +184,9 @@ def refresh_features(
 
 
 def _model_phases(engine: Engine, frame: pd.DataFrame, *, now: datetime, phases: dict, tell: Progress,
-                  allow_partial: bool) -> pd.DataFrame:
+                  allow_partial: bool, fingerprint: str, big: bool) -> pd.DataFrame:
+    loaded = []
     for phase, module, fn_name, kwargs, columns in MODEL_PHASES:
-        tick = time.perf_counter()
         fn = _load(module, fn_name)
         if fn is None:
             if not allow_partial:
@@ -186,12 +197,51 @@ def _model_phases(engine: Engine, frame: pd.DataFrame, *, now: datetime, phases:
             phases[phase] = "missing"
             tell(phase, "missing (columns left empty)")
             continue
-        part = fn(engine, now=now, **kwargs)
-        part = part.set_index("customer_id")[[c for c in columns if c in part.columns]]
-        frame = frame.join(part, how="outer")
-        phases[phase] = round(time.perf_counter() - tick, 3)
-        tell(phase, f"{len(part):,} customers in {phases[phase]:.1f}s")
+        loaded.append((phase, module, fn_name, fn, kwargs, columns))
+    # A big book's slowest phase runs in a second process beside the others (see tools.second_process).
+    spawn = big and can_share(engine)
+    url = engine.url.render_as_string(hide_password=False)
+    away = {
+        phase: Elsewhere(_timed_phase, module, fn_name, url, now, kwargs, fingerprint, spawn=spawn, what=f"{phase} phase",
+                         fallback=lambda fn=fn, kwargs=kwargs: _timed(fn, engine, now, kwargs))
+        for phase, module, fn_name, fn, kwargs, _ in loaded if phase in SECOND_PROCESS_PHASES
+    }
+    try:
+        # A phase computed elsewhere is collected last, after this process has done the others meanwhile.
+        for phase, _, _, fn, kwargs, columns in sorted(loaded, key=lambda item: item[0] in away and away[item[0]].spawned):
+            tick = time.perf_counter()
+            spawned = phase in away and away[phase].spawned
+            if phase in away:
+                part, seconds = away[phase].result()
+                if spawned:  # what this process waited for it, beside what it took over there
+                    phases[f"{phase}_wait"] = round(time.perf_counter() - tick, 3)
+            else:
+                part, seconds = _timed(fn, engine, now, kwargs)
+            part = part.set_index("customer_id")[[c for c in columns if c in part.columns]]
+            frame = frame.join(part, how="outer")
+            phases[phase] = round(seconds, 3)
+            where = " in a second process" if spawned else ""
+            tell(phase, f"{len(part):,} customers in {seconds:.1f}s{where}")
+    finally:
+        for job in away.values():
+            job.close()
     return _normalise(frame)
+
+
+def _timed(fn, engine: Engine, now: datetime, kwargs: dict) -> tuple[pd.DataFrame, float]:
+    tick = time.perf_counter()
+    return fn(engine, now=now, **kwargs), time.perf_counter() - tick
+
+
+def _timed_phase(module: str, fn_name: str, url: str, now: datetime, kwargs: dict,
+                 fingerprint: str) -> tuple[pd.DataFrame, float]:
+    """In the second process: the phase on the same data version as the refresh that started it."""
+    engine = engine_for(url)
+    try:
+        with pinned_fingerprint(engine, fingerprint):
+            return _timed(_load(module, fn_name), engine, now, kwargs)
+    finally:
+        engine.dispose()
 
 
 def _rollups(engine: Engine, book: OrderBook, frame: pd.DataFrame, *, lines: pd.DataFrame, cutoff: datetime,
