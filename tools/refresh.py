@@ -17,7 +17,6 @@ row commit in one transaction, so readers see either the old snapshot or the new
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -42,6 +41,14 @@ from tools.metrics.rollup_build import build_rollups, orders_frame, rollup_colum
 from tools.metrics.rollups import ROLLUPS, ROLLUPS_VERSION, month_start
 from tools.order_frames import OrderBook, fingerprint_of, order_book, pinned_fingerprint, to_ms
 from tools.second_process import SECOND_PROCESS_MIN_ORDERS, Elsewhere, can_share
+from tools.snapshot_rows import (
+    AGGREGATE_COLUMNS,
+    FEATURE_COLUMNS,
+    changed_ids,
+    normalise,
+    read_snapshot,
+    write_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +63,9 @@ MODEL_PHASES = (
     ("churn", "tools.churn", "compute_churn_scores", {}, ("churn_probability", "churn_reasons")),
     ("clv", "tools.clv", "compute_clv", {"horizon_months": 12}, ("p_alive", "expected_purchases", "clv")),
 )
-AGGREGATE_COLUMNS = ("lifetime_spend", "lifetime_orders", "returned_orders")
-FEATURE_COLUMNS = AGGREGATE_COLUMNS + tuple(c for *_, cols in MODEL_PHASES for c in cols)
-_INT_COLUMNS = {"lifetime_orders", "returned_orders", "frequency", "r_score", "f_score", "m_score", "cluster", "orders",
-                "orders_90d", "orders_prev_90d"}
-_TIME_COLUMNS = {"first_order_at", "last_order_at"}
+# The aggregates computed here, then the model phases' columns: together, every stored feature column.
+if AGGREGATE_COLUMNS + tuple(c for *_, cols in MODEL_PHASES for c in cols) != FEATURE_COLUMNS:
+    raise ImportError("MODEL_PHASES and the customer_features columns disagree")  # a contract, checked at import
 
 SEGMENT_DIMS = {"segment", "value_tier"}
 # Rows written above which a table's secondary indexes are dropped and re-created (see storage.index_rebuild).
@@ -124,7 +129,7 @@ def refresh_features(
         and _order_stats(engine, upto=previous.max_order_id)["fingerprint"] == previous.data_fingerprint
     )
     # A full refresh replaces every row, so it need not read (and diff against) the old snapshot.
-    old = _read_snapshot(engine) if appended_only else _normalise(pd.DataFrame(index=pd.Index([], name="customer_id")))
+    old = read_snapshot(engine) if appended_only else normalise(pd.DataFrame(index=pd.Index([], name="customer_id")))
     mode: Literal["full", "incremental"] = "incremental" if (appended_only and not old.empty) else "full"
 
     # Orders up to and including "now", like a tool's period (whose end is now + 1 µs).
@@ -137,8 +142,8 @@ def refresh_features(
         book = order_book(engine, fingerprint=stats["fingerprint"])
         aggregates = _aggregates_from(book, before=cutoff)
         if mode == "incremental":
-            changed_ids = np.unique(book.customer_id[book.order_id > previous.max_order_id])
-            tell("aggregates", f"recomputed for {len(changed_ids):,} customers with new orders")
+            touched = np.unique(book.customer_id[book.order_id > previous.max_order_id])
+            tell("aggregates", f"recomputed for {len(touched):,} customers with new orders")
         else:
             tell("aggregates", f"computed for {len(aggregates):,} customers")
         phases["aggregates"] = round(time.perf_counter() - tick, 3)
@@ -155,7 +160,7 @@ def refresh_features(
     tell("rollups", f"{len(rollups):,} monthly rollup rows" + (f" from {replace_from:%Y-%m}" if replace_from else ""))
 
     tick = time.perf_counter()
-    changed = _changed_ids(old, frame)
+    changed = changed_ids(old, frame)
     removed = sorted(set(old.index) - set(frame.index))
     large = len(changed) + len(rollups) > 20_000
     # One transaction: readers see the old snapshot or the new one, never a mix. bulk_write takes the
@@ -166,7 +171,7 @@ def refresh_features(
                if many]
     with engine.begin() as conn, bulk_write(conn, [MetricsRollup.__table__, CustomerFeatures.__table__], large=large):
         with indexes_rebuilt(conn, rebuild):
-            _write(conn, frame, changed=changed, removed=removed, now=now, stats=stats, replace_all=mode == "full")
+            write_rows(conn, frame, changed=changed, removed=removed, now=now, stats=stats, replace_all=mode == "full")
             table = MetricsRollup.__table__
             if replace_from is None:
                 conn.execute(delete(table))
@@ -225,7 +230,7 @@ def _model_phases(engine: Engine, frame: pd.DataFrame, *, now: datetime, phases:
     finally:
         for job in away.values():
             job.close()
-    return _normalise(frame)
+    return normalise(frame)
 
 
 def _timed(fn, engine: Engine, now: datetime, kwargs: dict) -> tuple[pd.DataFrame, float]:
@@ -312,117 +317,6 @@ def _aggregates_from(book: OrderBook, *, before: datetime) -> pd.DataFrame:
         "returned_orders": np.bincount(owner, weights=book.status_is("returned")[keep], minlength=len(ids)).astype("int64"),
     }, index=pd.Index(ids, name="customer_id"))
     out["lifetime_spend"] = out["lifetime_spend"].round(2)
-    return out
-
-
-def _read_snapshot(engine: Engine) -> pd.DataFrame:
-    cols = [CustomerFeatures.customer_id, *[getattr(CustomerFeatures, c) for c in FEATURE_COLUMNS]]
-    with engine.connect() as conn:
-        rows = conn.execute(select(*cols)).all()
-    frame = pd.DataFrame(rows, columns=["customer_id", *FEATURE_COLUMNS]).set_index("customer_id")
-    return _normalise(frame)
-
-
-def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
-    """Same dtypes whether read back from the database or freshly computed, so diffs are exact."""
-    frame = frame.copy()
-    for col in FEATURE_COLUMNS:
-        if col not in frame.columns:
-            frame[col] = None
-    frame = frame[list(FEATURE_COLUMNS)]
-    for col in FEATURE_COLUMNS:
-        s = frame[col]
-        if col in _TIME_COLUMNS:
-            frame[col] = pd.to_datetime(s).astype("datetime64[us]").dt.floor("s")
-        elif col == "churn_reasons":
-            frame[col] = [list(v) if isinstance(v, list | tuple | np.ndarray) else None for v in s]
-        elif col in ("rfm_segment", "value_tier"):
-            frame[col] = s.astype(object).where(s.notna(), None)
-        elif col in _INT_COLUMNS:
-            frame[col] = pd.to_numeric(s, errors="coerce").round().astype("Int64")
-        else:
-            frame[col] = pd.to_numeric(s, errors="coerce").astype("float64").round(6)
-    frame.index = frame.index.astype("int64")
-    return frame.sort_index()
-
-
-def _changed_ids(old: pd.DataFrame, new: pd.DataFrame) -> list[int]:
-    if old.empty:
-        return list(new.index)
-    common = new.index.intersection(old.index)
-    added = new.index.difference(old.index)
-    a, b = new.loc[common], old.loc[common]
-    differs = pd.Series(False, index=common)
-    for col in FEATURE_COLUMNS:
-        x, y = a[col], b[col]
-        if col == "churn_reasons":
-            differs |= pd.Series([xv != yv for xv, yv in zip(x, y, strict=True)], index=common)
-        elif x.dtype == "float64":
-            both_nan = x.isna() & y.isna()
-            differs |= ~(both_nan | (np.abs(x.fillna(0) - y.fillna(0)) <= 1e-6) & (x.isna() == y.isna()))
-        else:
-            eq = (x == y).fillna(False).astype(bool) | (x.isna() & y.isna())
-            differs |= ~eq
-    return sorted([*added.tolist(), *differs[differs].index.tolist()])
-
-
-def _write(
-    conn: Connection, frame: pd.DataFrame, *, changed: list[int], removed: list[int], now: datetime, stats: dict,
-    replace_all: bool = False,
-) -> None:
-    rows = frame.loc[changed]
-    table = CustomerFeatures.__table__
-    sqlite = conn.dialect.name == "sqlite"
-    data: dict[str, list] = {"customer_id": rows.index.to_numpy(dtype="int64").tolist()}
-    data["computed_at"] = [_sqlite_time(np.array([now], dtype="datetime64[us]"))[0] if sqlite else now] * len(rows)
-    data["data_fingerprint"] = [stats["fingerprint"]] * len(rows)
-    data |= _column_lists(rows, sqlite=sqlite)
-    gone = [*changed, *removed]
-    if replace_all or (len(gone) == len(frame) + len(removed) and len(gone) > 5000):
-        conn.execute(delete(table))  # everything changes: one statement instead of chunks of IN (...)
-    else:
-        for i in range(0, len(gone), 5000):
-            conn.execute(delete(table).where(table.c.customer_id.in_(gone[i : i + 5000])))
-    if not sqlite:
-        insert_columns(conn, table, data)
-    elif data["customer_id"]:
-        # Values are already what SQLAlchemy's SQLite types would bind (see _column_lists): one executemany.
-        names = list(data)
-        conn.exec_driver_sql(
-            f'INSERT INTO "{table.name}" ({", ".join(names)}) VALUES ({", ".join("?" for _ in names)})',
-            list(zip(*data.values(), strict=True)),
-        )
-
-
-def _sqlite_time(values: np.ndarray) -> list:
-    """Datetimes as SQLAlchemy stores them in SQLite ('YYYY-MM-DD HH:MM:SS.ffffff'), None for NaT."""
-    text = np.datetime_as_string(values.astype("datetime64[us]"), unit="us")
-    return [None if v == "NaT" else v.replace("T", " ") for v in text.tolist()]
-
-
-def _column_lists(rows: pd.DataFrame, *, sqlite: bool) -> dict[str, list]:
-    """Values per column as the driver takes them (None for missing), converted a column at a time.
-
-    On SQLite, datetimes and the JSON reasons are formatted here exactly as SQLAlchemy's types
-    would bind them, so the insert can skip the per-cell bind processors.
-    """
-    out: dict[str, list] = {}
-    for col in FEATURE_COLUMNS:
-        s = rows[col]
-        if col in _TIME_COLUMNS:
-            values = s.to_numpy(dtype="datetime64[us]")
-            out[col] = _sqlite_time(values) if sqlite else values.astype(object).tolist()  # NaT becomes None
-        elif col == "churn_reasons" and sqlite:
-            out[col] = [None if v is None else json.dumps(v) for v in s.tolist()]
-        elif col in _INT_COLUMNS or s.dtype == "float64":
-            arr = s.to_numpy(dtype="float64", na_value=np.nan)
-            missing = np.isnan(arr)
-            values = (np.where(missing, 0, arr).astype("int64") if col in _INT_COLUMNS else arr).tolist()
-            for i in np.flatnonzero(missing).tolist():
-                values[i] = None
-            out[col] = values
-        else:
-            out[col] = s.tolist()  # strings and reason lists: already None when missing (see _normalise)
     return out
 
 
