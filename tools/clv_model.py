@@ -205,17 +205,22 @@ def customer_lifetime_value(
     The same sum as lifetimes' ``customer_lifetime_value``, with months of 30.4375 days
     in every unit (lifetimes uses 4.345 weeks or 30 days, slightly different months).
     """
-    f, r, t = summary["frequency"], summary["recency"], summary["T"]
+    # Spend factors out of the sum, and the discounted purchase count depends on (frequency, recency, T) alone:
+    # it is computed once per distinct triple (72k of 96k customers in the 100k demo) and spread back.
+    triples, back = np.unique(summary[["frequency", "recency", "T"]].to_numpy(dtype="float64"), axis=0,
+                              return_inverse=True)
+    f, r, t = triples[:, 0], triples[:, 1], triples[:, 2]
     per_month = DAYS_PER_MONTH / UNIT_DAYS[unit]
     spend = expected_spend(gg, summary).to_numpy()
-    total = np.zeros(len(summary))
-    previous = np.zeros(len(summary))
+    discounted = np.zeros(len(triples))
+    previous = np.zeros(len(triples))
     model = bg.model
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for month in range(1, horizon_months + 1):
             cumulative = np.asarray(model.conditional_expected_number_of_purchases_up_to_time(month * per_month, f, r, t),
                                     dtype="float64")
-            total += spend * (cumulative - previous) / (1.0 + monthly_discount) ** month
+            discounted += (cumulative - previous) / (1.0 + monthly_discount) ** month
             previous = cumulative
+    total = spend * discounted[back.ravel()]
     return pd.Series(total, index=summary.index)
