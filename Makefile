@@ -27,7 +27,7 @@ install: $(VENV)/.installed
 demo: install
 	$(CRM) demo --reset --customers $(DEMO_CUSTOMERS) $(if $(DEMO_TODAY),--today $(DEMO_TODAY))
 	$(CRM) refresh $(if $(DEMO_TODAY),--now $(DEMO_TODAY))
-	$(CRM) index
+	$(CRM) index --rebuild
 	$(CRM) ask "which VIPs went quiet this month?" $(if $(DEMO_TODAY),--now $(DEMO_TODAY))
 	$(CRM) serve --demo-login --host $(DEMO_HOST) --port $(DEMO_PORT) $(if $(DEMO_TODAY),--now $(DEMO_TODAY))
 

@@ -16,7 +16,9 @@ built-in phrases: a weaker model, built under a different name (see :func:`corpu
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
+import time
 from datetime import date
 from pathlib import Path
 
@@ -54,15 +56,27 @@ def datasets_dir() -> Path | None:
 
 def corpus_key() -> str:
     """Names the corpus without reading it: which dataset files (by size) are there, or 'builtin'."""
+    global _last_key
+    # Asked on every search (the store and the encoder cache check the build): the files are
+    # looked at again at most once a second, or at once when CRM_DATASETS changes.
+    stamp = (os.environ.get("CRM_DATASETS"), int(time.monotonic()))
+    if _last_key and _last_key[0] == stamp:
+        return _last_key[1]
     root = datasets_dir()
     if root is None:
-        return "builtin"
-    sizes = ",".join(f"{name}:{(root / name).stat().st_size}" for name in _SOURCES)
-    return hashlib.sha256(f"{CORPUS_SEED}|{DEMO_CUSTOMERS}|{ZH_REVIEWS}|{sizes}".encode()).hexdigest()[:8]
+        key = "builtin"
+    else:
+        sizes = ",".join(f"{name}:{(root / name).stat().st_size}" for name in _SOURCES)
+        key = hashlib.sha256(f"{CORPUS_SEED}|{DEMO_CUSTOMERS}|{ZH_REVIEWS}|{sizes}".encode()).hexdigest()[:8]
+    _last_key = (stamp, key)
+    return key
 
 
-def build_corpus() -> Corpus:
-    """Distinct texts from every source, in a fixed order (same files => same corpus)."""
+_last_key: tuple[tuple[str | None, int], str] | None = None
+
+
+def build_corpus(*, limit: int | None = None) -> Corpus:
+    """Distinct texts from every source, in a fixed order (same files => same corpus); ``limit``: see :func:`subsample`."""
     root = datasets_dir()
     parts = {"demo": _demo_chunks(root)}
     if root is not None:
@@ -78,7 +92,19 @@ def build_corpus() -> Corpus:
                 seen.add(text)
                 texts.append(text)
                 sources[name] += 1
-    return Corpus(texts=texts, sources=sources)
+    return subsample(Corpus(texts=texts, sources=sources), limit=limit)
+
+
+def subsample(corpus: Corpus, *, limit: int | None) -> Corpus:
+    """A seeded sample of ``limit`` texts, every source in proportion and the order kept (None: all)."""
+    if limit is None or len(corpus.texts) <= limit:
+        return corpus
+    keep = np.sort(np.random.default_rng(CORPUS_SEED).permutation(len(corpus.texts))[:limit])
+    # Texts are stored source by source, in the order of ``sources``.
+    bounds = np.cumsum(list(corpus.sources.values()))
+    counts = np.bincount(np.searchsorted(bounds, keep, side="right"), minlength=len(bounds))
+    return Corpus(texts=[corpus.texts[i] for i in keep],
+                  sources={name: int(n) for name, n in zip(corpus.sources, counts, strict=True)})
 
 
 def _demo_chunks(root: Path | None) -> list[str]:

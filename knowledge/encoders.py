@@ -11,7 +11,7 @@ import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, get_args
 
 import numpy as np
 
@@ -165,17 +165,22 @@ class TorchEncoder:
         return np.asarray(rows, dtype=np.float32)
 
 
-_ENCODERS: dict[str, Encoder] = {}
+_ENCODERS: dict[tuple[str, str, str], Encoder] = {}
 _ENCODERS_LOCK = threading.Lock()
 
 
 def get_encoder(variant: EmbeddingVariant | str | None = None) -> Encoder:
-    """The process-wide encoder for a variant (built and loaded once)."""
+    """The process-wide encoder for a variant (built and loaded once per build identity)."""
     name = variant or get_settings().embedding
+    if name not in _VARIANTS:
+        raise ValueError(f"unknown embedding variant {name!r}")
+    # Keyed by the build too: if the model directory or the datasets change under a running
+    # process, it loads the build the vector store now names instead of embedding with the old one.
+    key = (name, model_build.build_identity(name), str(get_settings().model_dir))
     with _ENCODERS_LOCK:
-        if name not in _ENCODERS:
-            _ENCODERS[name] = _make(name)
-        return _ENCODERS[name]
+        if key not in _ENCODERS:
+            _ENCODERS[key] = _make(name)
+        return _ENCODERS[key]
 
 
 def prepare_encoder(variant: str, *, progress: model_build.BuildProgress | None = None) -> None:
@@ -190,6 +195,9 @@ def prepare_encoder(variant: str, *, progress: model_build.BuildProgress | None 
         model_build.onnx_path(quantized=variant.endswith("int8"))
     elif variant == "minilm-static":
         model_build.static_table_path()
+
+
+_VARIANTS = get_args(EmbeddingVariant)
 
 
 def _make(name: str) -> Encoder:

@@ -19,7 +19,8 @@ _PAGE = 5_000
 
 def erase_customer(customer_id: int) -> int:
     """Remove every chunk (text and vector) of one customer; returns how many were removed."""
-    collection = get_collection()
+    # No embedding check: erasure deletes rows and must work whichever encoder made them.
+    collection = get_collection(embedding_check=False)
     removed = 0
     with index_handle(collection).writing() as writer:
         while True:

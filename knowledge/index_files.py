@@ -2,8 +2,9 @@
 
 Layout::
 
-    state.json         which segments make the index, the dead-row file, and the token:
-                       the version of the Chroma collection this snapshot matches
+    state.json         which segments make the index, the dead-row file, the token (the
+                       version of the Chroma collection this snapshot matches) and the
+                       encoder build the collection records (another build: stale)
     seg-<id>/          one segment (knowledge.segment), written once and never changed
     dead-<token>.npz   dead rows per segment
     .lock              flock: one writer at a time, across processes
@@ -35,8 +36,10 @@ _RETRIES = 3
 
 
 class IndexFiles:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, *, embedding: str | None = None):
         self.root = root
+        # The encoder build of the collection these files copy; files saved under another are stale.
+        self.embedding = embedding
         self._segments: dict[str, Segment] = {}
         self._cache_lock = threading.RLock()  # the open-segment cache, shared by reader threads
         self._thread_lock = threading.RLock()
@@ -83,7 +86,9 @@ class IndexFiles:
             info = json.loads((self.root / "state.json").read_text())
         except (FileNotFoundError, json.JSONDecodeError):
             return None
-        return info if info.get("format") == FORMAT else None
+        if info.get("format") != FORMAT or info.get("embedding") != self.embedding:
+            return None
+        return info
 
     def load(self) -> IndexState | None:
         for attempt in range(_RETRIES):
@@ -143,7 +148,7 @@ class IndexFiles:
                 np.savez(fh, **{s.name: np.flatnonzero(d) for s, d in zip(state.segments, state.dead, strict=True)
                                 if d is not None})
             os.replace(self.root / (dead_name + ".tmp"), self.root / dead_name)
-        info = {"format": FORMAT, "token": state.token, "dims": state.dims,
+        info = {"format": FORMAT, "embedding": self.embedding, "token": state.token, "dims": state.dims,
                 "segments": [s.name for s in state.segments], "dead": dead_name, "rows": state.count}
         tmp = self.root / "state.json.tmp"
         tmp.write_text(json.dumps(info))

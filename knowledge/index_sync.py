@@ -79,9 +79,9 @@ class IndexWriter:
 class IndexHandle:
     """One collection's index in this process: its files, its current snapshot, the token protocol."""
 
-    def __init__(self, *, root: Path, client, name: str):
+    def __init__(self, *, root: Path, client, name: str, embedding: str | None = None):
         self.root = root
-        self.files = IndexFiles(root)
+        self.files = IndexFiles(root, embedding=embedding)
         self.client = client
         self.name = name
         self.state: IndexState | None = None
@@ -239,17 +239,21 @@ def _remove_siblings(root: Path) -> None:
 _ID_SUFFIX = "-" + "0" * 36  # "-" + a collection UUID
 
 
-_HANDLES: dict[tuple[str, str], IndexHandle] = {}
+_HANDLES: dict[tuple[str, str, str | None], IndexHandle] = {}
 _HANDLES_LOCK = threading.Lock()
 
 
-def handle_for(client, collection, root: Path) -> IndexHandle:
-    """The process-wide handle of one collection (by id: a dropped and recreated collection is another)."""
-    key = (str(root), str(collection.id))
+def handle_for(client, collection, root: Path, *, embedding: str | None = None) -> IndexHandle:
+    """The process-wide handle of one collection (by id: a dropped and recreated collection is another).
+
+    ``embedding``: the encoder build the collection records; a snapshot saved under another
+    is never served (rebuilt from Chroma instead), whatever its token says.
+    """
+    key = (str(root), str(collection.id), embedding)
     with _HANDLES_LOCK:
         if key not in _HANDLES:
             _HANDLES[key] = IndexHandle(root=root / f"{collection.name}-{collection.id}", client=client,
-                                        name=collection.name)
+                                        name=collection.name, embedding=embedding)
         return _HANDLES[key]
 
 

