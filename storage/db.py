@@ -9,6 +9,8 @@ connect timeout (CRM_DB_CONNECT_TIMEOUT) so an unreachable host cannot hang a re
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -20,9 +22,32 @@ from sqlmodel import Session, create_engine
 from storage.retry import DEFAULT_SQLITE_BUSY_MS, sqlite_busy_ms
 from storage.settings import get_settings
 
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()  # engine_for's engines, for a forked child to let go of
+
+
+def _forget_engines_in_child() -> None:
+    """In a forked child: drop the parent's engines without closing its connections (SQLAlchemy's fork recipe).
+
+    The child shares the parent's open sockets and SQLite handles; using or closing them there would
+    corrupt the parent's. Each ``engine_for(url)`` in the child then opens its own connections.
+    """
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)
+    _ENGINES.clear()
+    engine_for.cache_clear()
+
+
+os.register_at_fork(after_in_child=_forget_engines_in_child)
+
 
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
+    engine = _make_engine(url)
+    _ENGINES.add(engine)
+    return engine
+
+
+def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": DEFAULT_SQLITE_BUSY_MS / 1000})
 

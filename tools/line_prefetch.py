@@ -1,8 +1,10 @@
 """Read the order lines in a second process while this one reads orders and fits the models.
 
 At 100k customers the lines are 2.2M rows and 2.8 s to read; on two cores a second
-process hides that behind the model phases (see ``tools.second_process`` for why not a
-thread). The lines come back through a temporary ``.npy`` file rather than a 100 MB pickle.
+process hides that behind the order book's read and the model phases (see
+``tools.second_process`` for why not a thread). Only a forked process pays: a spawned one
+would spend a second importing to save less than three. The lines come back through a
+temporary ``.npy`` file rather than a 100 MB pickle.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from storage.db import engine_for
 from tools.line_frames import lines_frame, read_line_rows, read_lines
-from tools.second_process import SECOND_PROCESS_MIN_ORDERS, Elsewhere, can_share
+from tools.second_process import SECOND_PROCESS_MIN_ORDERS, Elsewhere, can_share, start_method
 
 
 class LinesRead:
@@ -26,7 +28,7 @@ class LinesRead:
 
     def __init__(self, engine: Engine, *, since: datetime | None, orders: int,
                  min_orders: int = SECOND_PROCESS_MIN_ORDERS):
-        spawn = orders >= min_orders and can_share(engine)
+        spawn = orders >= min_orders and can_share(engine) and start_method() == "fork"
         self._tmp = Path(tempfile.mkdtemp(prefix="crm-lines-")) if spawn else None
         target = str(self._tmp / "lines.npy") if self._tmp else ""
         self._job = Elsewhere(_read_to_file, engine.url.render_as_string(hide_password=False), since, target,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -68,6 +69,7 @@ if AGGREGATE_COLUMNS + tuple(c for *_, cols in MODEL_PHASES for c in cols) != FE
     raise ImportError("MODEL_PHASES and the customer_features columns disagree")  # a contract, checked at import
 
 SEGMENT_DIMS = {"segment", "value_tier"}
+SEGMENT_COLUMNS = ("rfm_segment", "value_tier")  # what the segment-keyed rollups read from the snapshot
 # Rows written above which a table's secondary indexes are dropped and re-created (see storage.index_rebuild).
 REBUILD_INDEXES_ROWS = 20_000
 # Phases that a big book runs in a second process: churn trains a model on several past snapshots (the slowest).
@@ -136,8 +138,13 @@ def refresh_features(
     cutoff = now + timedelta(microseconds=1)
     # Every phase reads the same data: the fingerprint is known, and the order book is read once here.
     since = _rollups_since(engine, previous, now) if mode == "incremental" else None
-    # Order lines feed only the rollups: a big book's lines are read by a second process meanwhile.
-    with pinned_fingerprint(engine, stats["fingerprint"]), LinesRead(engine, since=since, orders=0 if since else stats["count"]) as pending:
+    big = stats["count"] >= SECOND_PROCESS_MIN_ORDERS
+    jobs: list[Job] = []
+    with ExitStack() as stack:
+        # A big book's lines are read by a second process from the start (tools.line_prefetch).
+        lines_read = stack.enter_context(LinesRead(engine, since=since, orders=stats["count"] if big and since is None else 0))
+        stack.enter_context(pinned_fingerprint(engine, stats["fingerprint"]))
+        stack.callback(lambda: [job.close() for *_, job in jobs if job is not None])  # stop children on failure
         tick = time.perf_counter()
         book = order_book(engine, fingerprint=stats["fingerprint"])
         aggregates = _aggregates_from(book, before=cutoff)
@@ -147,17 +154,26 @@ def refresh_features(
         else:
             tell("aggregates", f"computed for {len(aggregates):,} customers")
         phases["aggregates"] = round(time.perf_counter() - tick, 3)
-        frame = _model_phases(engine, aggregates, now=now, phases=phases, tell=tell, allow_partial=allow_partial,
-                              fingerprint=stats["fingerprint"], big=stats["count"] >= SECOND_PROCESS_MIN_ORDERS)
+        if big:
+            tick = time.perf_counter()
+            _preload()  # a forked child starts with these imports and this order book in memory
+            phases["imports"] = round(time.perf_counter() - tick, 3)
+        # The slowest phase now starts in a second process, beside the others (tools.second_process).
+        jobs = _start_phases(engine, now=now, phases=phases, tell=tell, allow_partial=allow_partial,
+                             fingerprint=stats["fingerprint"], big=big)
+        frame = _finish_phases(engine, aggregates, jobs, now=now, phases=phases, tell=tell, away=False)
+        # The rollups need the segments but not the phases computed elsewhere: built while those finish.
         tick = time.perf_counter()
-        lines = pending.result()
+        lines = lines_read.result()
         if since is None:
             adopt_lines(book, lines)  # a complete read: reports over any period can use it
-        rollups = _rollups(engine, book, frame, lines=lines, cutoff=cutoff, since=since)
+        rollups = _rollups(engine, book, frame.reindex(columns=list(SEGMENT_COLUMNS)), lines=lines, cutoff=cutoff,
+                           since=since)
         replace_from = since
-    phases["rollups"] = round(time.perf_counter() - tick, 3)
+        phases["rollups"] = round(time.perf_counter() - tick, 3)
+        tell("rollups", f"{len(rollups):,} monthly rollup rows" + (f" from {since:%Y-%m}" if since else ""))
+        frame = normalise(_finish_phases(engine, frame, jobs, now=now, phases=phases, tell=tell, away=True))
     phases["rollups_version"] = ROLLUPS_VERSION
-    tell("rollups", f"{len(rollups):,} monthly rollup rows" + (f" from {replace_from:%Y-%m}" if replace_from else ""))
 
     tick = time.perf_counter()
     changed = changed_ids(old, frame)
@@ -188,9 +204,15 @@ def refresh_features(
                          changed_customers=len(changed), phases=phases, seconds=round(time.perf_counter() - t0, 3))
 
 
-def _model_phases(engine: Engine, frame: pd.DataFrame, *, now: datetime, phases: dict, tell: Progress,
-                  allow_partial: bool, fingerprint: str, big: bool) -> pd.DataFrame:
-    loaded = []
+Job = tuple[str, object, dict, tuple, "Elsewhere | None"]  # phase, function, kwargs, columns, its second process
+
+
+def _start_phases(engine: Engine, *, now: datetime, phases: dict, tell: Progress, allow_partial: bool,
+                  fingerprint: str, big: bool) -> list[Job]:
+    """The model phases to run, those of SECOND_PROCESS_PHASES already started elsewhere when the book is big."""
+    jobs: list[Job] = []
+    spawn = big and can_share(engine)
+    url = engine.url.render_as_string(hide_password=False)
     for phase, module, fn_name, kwargs, columns in MODEL_PHASES:
         fn = _load(module, fn_name)
         if fn is None:
@@ -202,35 +224,45 @@ def _model_phases(engine: Engine, frame: pd.DataFrame, *, now: datetime, phases:
             phases[phase] = "missing"
             tell(phase, "missing (columns left empty)")
             continue
-        loaded.append((phase, module, fn_name, fn, kwargs, columns))
-    # A big book's slowest phase runs in a second process beside the others (see tools.second_process).
-    spawn = big and can_share(engine)
-    url = engine.url.render_as_string(hide_password=False)
-    away = {
-        phase: Elsewhere(_timed_phase, module, fn_name, url, now, kwargs, fingerprint, spawn=spawn, what=f"{phase} phase",
-                         fallback=lambda fn=fn, kwargs=kwargs: _timed(fn, engine, now, kwargs))
-        for phase, module, fn_name, fn, kwargs, _ in loaded if phase in SECOND_PROCESS_PHASES
-    }
-    try:
-        # A phase computed elsewhere is collected last, after this process has done the others meanwhile.
-        for phase, _, _, fn, kwargs, columns in sorted(loaded, key=lambda item: item[0] in away and away[item[0]].spawned):
-            tick = time.perf_counter()
-            spawned = phase in away and away[phase].spawned
-            if phase in away:
-                part, seconds = away[phase].result()
-                if spawned:  # what this process waited for it, beside what it took over there
-                    phases[f"{phase}_wait"] = round(time.perf_counter() - tick, 3)
-            else:
-                part, seconds = _timed(fn, engine, now, kwargs)
-            part = part.set_index("customer_id")[[c for c in columns if c in part.columns]]
-            frame = frame.join(part, how="outer")
-            phases[phase] = round(seconds, 3)
-            where = " in a second process" if spawned else ""
-            tell(phase, f"{len(part):,} customers in {seconds:.1f}s{where}")
-    finally:
-        for job in away.values():
-            job.close()
-    return normalise(frame)
+        away = None
+        if spawn and phase in SECOND_PROCESS_PHASES:
+            away = Elsewhere(_timed_phase, module, fn_name, url, now, kwargs, fingerprint, spawn=True,
+                             what=f"{phase} phase", fallback=lambda fn=fn, kwargs=kwargs: _timed(fn, engine, now, kwargs))
+        jobs.append((phase, fn, kwargs, columns, away))
+    return jobs
+
+
+def _finish_phases(engine: Engine, frame: pd.DataFrame, jobs: list[Job], *, now: datetime, phases: dict,
+                   tell: Progress, away: bool) -> pd.DataFrame:
+    """Run the phases computed here (``away=False``), or collect those started elsewhere (``away=True``)."""
+    for phase, fn, kwargs, columns, job in jobs:
+        if (job is not None) != away:
+            continue
+        tick = time.perf_counter()
+        if job is not None:
+            spawned = job.spawned
+            part, seconds = job.result()
+            if spawned:  # what this process still waited for it, beside what it took over there
+                phases[f"{phase}_wait"] = round(time.perf_counter() - tick, 3)
+        else:
+            spawned = False
+            part, seconds = _timed(fn, engine, now, kwargs)
+        part = part.set_index("customer_id")[[c for c in columns if c in part.columns]]
+        frame = frame.join(part, how="outer")
+        phases[phase] = round(seconds, 3)
+        tell(phase, f"{len(part):,} customers in {seconds:.1f}s" + (" in a second process" if spawned else ""))
+    return frame
+
+
+def _preload() -> None:
+    """Import what the model phases will import anyway, before a child is forked to share them."""
+    import sklearn.cluster  # noqa: F401 - rfm's k-means
+    import sklearn.ensemble  # noqa: F401 - churn's gradient boosting
+    import sklearn.linear_model  # noqa: F401 - churn's logistic part
+
+    from tools.clv_model import lifetimes
+
+    lifetimes()  # BG/NBD (churn features, CLV)
 
 
 def _timed(fn, engine: Engine, now: datetime, kwargs: dict) -> tuple[pd.DataFrame, float]:
@@ -252,7 +284,7 @@ def _timed_phase(module: str, fn_name: str, url: str, now: datetime, kwargs: dic
 def _rollups(engine: Engine, book: OrderBook, frame: pd.DataFrame, *, lines: pd.DataFrame, cutoff: datetime,
              since: datetime | None) -> pd.DataFrame:
     """The rollup rows to write: all of them, or (``since``) the months from ``since`` on plus the segment-keyed ones."""
-    segments = frame[["rfm_segment", "value_tier"]]
+    segments = frame[list(SEGMENT_COLUMNS)]
     if since is None:
         return build_rollups(engine, orders=orders_frame(book, before=cutoff), lines=lines, segments=segments)
     # Only appends since the last refresh: rebuild the months from its last rollup month on, plus the
