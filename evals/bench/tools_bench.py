@@ -207,13 +207,15 @@ def _bench_tools(url: str) -> list[tuple]:
                 rows.append((name, role, None, None, "skipped (needs arguments)"))
                 continue
             errors = 0
+            kinds: set[str] = set()
 
-            def call(args, spec=spec, ctx=ctx):
+            def call(args, spec=spec, ctx=ctx, kinds=kinds):
                 nonlocal errors
                 try:
                     spec(args, ctx=ctx)
-                except Exception:  # noqa: BLE001 - an Ambiguous name etc. is still a timed answer
+                except Exception as exc:  # noqa: BLE001 - an Ambiguous name etc. is still a timed answer
                     errors += 1
+                    kinds.add(getattr(exc, "code", None) or type(exc).__name__)
 
             # Warm-up with each distinct shape: imports, caches, model loading happen once per process.
             shapes = list({repr(a): a for a in args_list}.values())[:4] if name != "order_status" else args_list[:1]
@@ -227,7 +229,7 @@ def _bench_tools(url: str) -> list[tuple]:
                 for shape in {repr(a): a for a in args_list}.values():
                     t = _time_calls(call, [shape] * 5)
                     print(f"      {shape}: p50 {statistics.median(t):.1f} ms, max {max(t):.1f} ms", flush=True)
-            note = f"{errors} errors" if errors else ""
+            note = f"{errors} errors ({', '.join(sorted(kinds))})" if errors else ""
             rows.append((name, role, statistics.median(times), _pct(times, 0.95), f"{note} n={len(times)}".strip()))
     print(f"  {'tool':<22} {'as':<5} {'p50 ms':>8} {'p95 ms':>8} {'p95/base':>9}  target<{P95_TARGET_MS:.0f}ms")
     for name, role, p50, p95, note in rows:
