@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -77,6 +77,21 @@ def _make_engine(url: str) -> Engine:
     if url.startswith("postgresql") and "connect_timeout" not in url:
         connect_args["connect_timeout"] = get_settings().db_connect_timeout
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+_TABLES_SEEN: set[tuple[str, str]] = set()
+
+
+def has_table(engine: Engine, name: str) -> bool:
+    """Whether ``name`` exists in ``engine``'s database, asked once: a yes is remembered (a migrated table stays),
+    a no is asked again next time (a migration may run meanwhile). Read tools ask this on every call."""
+    key = (str(engine.url), name)
+    if key in _TABLES_SEEN:
+        return True
+    if inspect(engine).has_table(name):
+        _TABLES_SEEN.add(key)
+        return True
+    return False
 
 
 def get_engine() -> Engine:

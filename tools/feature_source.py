@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 from pydantic import BaseModel
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 
+from storage.db import has_table
 from storage.models import Customer, Order
 from storage.models.features import CustomerFeatures, FeatureRefresh
 from tools.cadence import rows_frame
@@ -39,7 +40,7 @@ def fresh_snapshot(ctx: ToolContext, *, now: datetime | None = None) -> Snapshot
     """The refresh describing a usable snapshot for ``now`` (default ctx.now), or None."""
     when = now or ctx.now
     engine = ctx.engine
-    if not _has_table(engine, "feature_refresh"):
+    if not has_table(engine, "feature_refresh"):
         return None
     r = FeatureRefresh
     with engine.connect() as conn:
@@ -59,16 +60,6 @@ def fresh_snapshot(ctx: ToolContext, *, now: datetime | None = None) -> Snapshot
     if (max_id or 0) != info.max_order_id:
         return None
     return info
-
-
-_TABLES: dict[str, bool] = {}
-
-
-def _has_table(engine, name: str) -> bool:
-    key = f"{engine.url}:{name}"
-    if not _TABLES.get(key):
-        _TABLES[key] = inspect(engine).has_table(name)
-    return _TABLES[key]
 
 
 def snapshot_frame(ctx: ToolContext, *, columns: list[str], where=None) -> pd.DataFrame:

@@ -31,9 +31,10 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import BigInteger, case, cast, func, inspect, select
+from sqlalchemy import BigInteger, case, cast, func, select
 from sqlalchemy.engine import Engine
 
+from storage.db import has_table
 from storage.models import NON_REVENUE_STATUSES, Order
 from storage.models.enums import OrderChannel, OrderStatus
 
@@ -89,7 +90,7 @@ def current_fingerprint(engine: Engine) -> str:
     pinned = _PINNED.get()
     if pinned is not None and pinned[0] == database_key(engine):
         return pinned[1]
-    if _has_refresh_table(engine):
+    if has_table(engine, "feature_refresh"):
         from storage.models.features import FeatureRefresh as R
 
         with engine.connect() as conn:
@@ -102,16 +103,6 @@ def current_fingerprint(engine: Engine) -> str:
             if latest is not None and (conn.execute(select(func.max(Order.id))).scalar() or 0) == latest.max_order_id:
                 return latest.data_fingerprint
     return data_fingerprint(engine)
-
-
-_TABLES: dict[str, bool] = {}
-
-
-def _has_refresh_table(engine: Engine) -> bool:
-    key = str(engine.url)
-    if not _TABLES.get(key):
-        _TABLES[key] = inspect(engine).has_table("feature_refresh")
-    return _TABLES[key]
 
 
 def to_ms(moment: datetime) -> int:

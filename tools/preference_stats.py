@@ -16,8 +16,9 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Integer, case, cast, func, inspect, select
+from sqlalchemy import Integer, case, cast, func, select
 
+from storage.db import has_table
 from storage.models import NON_REVENUE_STATUSES, Customer, Order, OrderLine, Product
 from storage.models.features import FeatureRefresh
 from tools import model_store
@@ -147,7 +148,7 @@ def population(engine, *, start: datetime | None, end: datetime) -> Population:
     """
     with engine.connect() as conn:
         version = None
-        if inspect(engine).has_table(FeatureRefresh.__tablename__):
+        if has_table(engine, FeatureRefresh.__tablename__):
             # The finish time too: a rebuilt database starts its refresh ids at 1 again, and the
             # disk cache below must not hand it the old database's baselines.
             latest = conn.execute(
