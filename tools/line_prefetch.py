@@ -20,19 +20,19 @@ from sqlalchemy.engine import Engine
 
 from storage.db import engine_for
 from tools.line_frames import lines_frame, read_line_rows, read_lines
-from tools.second_process import SECOND_PROCESS_MIN_ORDERS, Elsewhere, can_share, start_method
+from tools.second_process import Elsewhere, can_share, start_method
 
 
 class LinesRead:
     """The lines, read now or being read in a second process; ``result()`` waits for them."""
 
-    def __init__(self, engine: Engine, *, since: datetime | None, orders: int,
-                 min_orders: int = SECOND_PROCESS_MIN_ORDERS):
-        spawn = orders >= min_orders and can_share(engine) and start_method() == "fork"
-        self._tmp = Path(tempfile.mkdtemp(prefix="crm-lines-")) if spawn else None
+    def __init__(self, engine: Engine, *, since: datetime | None, elsewhere: bool):
+        # Only a fork pays here: a spawned interpreter spends about as long importing as the read it saves.
+        elsewhere = elsewhere and can_share(engine) and start_method() == "fork"
+        self._tmp = Path(tempfile.mkdtemp(prefix="crm-lines-")) if elsewhere else None
         target = str(self._tmp / "lines.npy") if self._tmp else ""
         self._job = Elsewhere(_read_to_file, engine.url.render_as_string(hide_password=False), since, target,
-                              spawn=spawn, fallback=lambda: read_lines(engine, since=since), what="order lines")
+                              elsewhere=elsewhere, fallback=lambda: read_lines(engine, since=since), what="order lines")
 
     def result(self) -> pd.DataFrame:
         try:

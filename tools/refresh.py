@@ -142,7 +142,7 @@ def refresh_features(
     jobs: list[Job] = []
     with ExitStack() as stack:
         # A big book's lines are read by a second process from the start (tools.line_prefetch).
-        lines_read = stack.enter_context(LinesRead(engine, since=since, orders=stats["count"] if big and since is None else 0))
+        lines_read = stack.enter_context(LinesRead(engine, since=since, elsewhere=big and since is None))
         stack.enter_context(pinned_fingerprint(engine, stats["fingerprint"]))
         stack.callback(lambda: [job.close() for *_, job in jobs if job is not None])  # stop children on failure
         tick = time.perf_counter()
@@ -211,7 +211,7 @@ def _start_phases(engine: Engine, *, now: datetime, phases: dict, tell: Progress
                   fingerprint: str, big: bool) -> list[Job]:
     """The model phases to run, those of SECOND_PROCESS_PHASES already started elsewhere when the book is big."""
     jobs: list[Job] = []
-    spawn = big and can_share(engine)
+    elsewhere = big and can_share(engine)
     url = engine.url.render_as_string(hide_password=False)
     for phase, module, fn_name, kwargs, columns in MODEL_PHASES:
         fn = _load(module, fn_name)
@@ -225,8 +225,8 @@ def _start_phases(engine: Engine, *, now: datetime, phases: dict, tell: Progress
             tell(phase, "missing (columns left empty)")
             continue
         away = None
-        if spawn and phase in SECOND_PROCESS_PHASES:
-            away = Elsewhere(_timed_phase, module, fn_name, url, now, kwargs, fingerprint, spawn=True,
+        if elsewhere and phase in SECOND_PROCESS_PHASES:
+            away = Elsewhere(_timed_phase, module, fn_name, url, now, kwargs, fingerprint, elsewhere=True,
                              what=f"{phase} phase", fallback=lambda fn=fn, kwargs=kwargs: _timed(fn, engine, now, kwargs))
         jobs.append((phase, fn, kwargs, columns, away))
     return jobs

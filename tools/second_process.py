@@ -44,18 +44,19 @@ def can_share(engine: Engine) -> bool:
 
 
 class Elsewhere:
-    """``fn(*args)`` started in a spawned process (``spawn=True``), else run here when ``result()`` is called.
+    """``fn(*args)`` started in a second process (``elsewhere=True``; forked or spawned, see ``start_method``),
+    else run here when ``result()`` is called.
 
     ``fallback`` computes the same thing here; it is used when the second process cannot be
     started or dies (a failure of ``fn`` itself is raised, not retried).
     """
 
-    def __init__(self, fn: Callable[..., Any], *args: Any, spawn: bool, fallback: Callable[[], Any], what: str):
+    def __init__(self, fn: Callable[..., Any], *args: Any, elsewhere: bool, fallback: Callable[[], Any], what: str):
         self._fallback, self._what = fallback, what
         self.method = "here"
         self._pool: ProcessPoolExecutor | None = None
         self._future: Future | None = None
-        if not spawn:
+        if not elsewhere:
             return
         try:
             self.method = start_method()
@@ -67,6 +68,7 @@ class Elsewhere:
 
     @property
     def spawned(self) -> bool:
+        """Started in a second process (by fork or spawn) and not collected yet."""
         return self._future is not None
 
     def result(self) -> Any:
@@ -85,9 +87,3 @@ class Elsewhere:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         self._future = None
-
-    def __enter__(self) -> Elsewhere:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

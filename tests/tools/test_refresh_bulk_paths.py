@@ -30,7 +30,7 @@ def _indexes(url: str) -> dict[str, str]:
 
 
 def test_without_a_second_process_the_work_runs_here(crm):
-    job = Elsewhere(len, "abc", spawn=False, fallback=lambda: "ran here", what="test")
+    job = Elsewhere(len, "abc", elsewhere=False, fallback=lambda: "ran here", what="test")
     assert not job.spawned and job.result() == "ran here"
     assert not can_share(engine_for("sqlite://"))  # an in-memory database cannot be opened by another process
     assert can_share(engine_for(crm.url))
@@ -40,7 +40,7 @@ def test_lines_from_a_second_process_equal_the_lines_read_here(crm):
     engine = engine_for(crm.url)
     here = read_lines(engine)
     assert len(here) > 0
-    with LinesRead(engine, since=None, orders=10**9, min_orders=1) as pending:
+    with LinesRead(engine, since=None, elsewhere=True) as pending:
         assert pending._job.spawned and pending._job.method == "fork"  # really elsewhere, not the fallback
         there = pending.result()
         assert pending._tmp is None  # the hand-over file is gone
@@ -48,10 +48,10 @@ def test_lines_from_a_second_process_equal_the_lines_read_here(crm):
 
 
 def test_small_books_and_in_memory_databases_read_their_lines_here(crm):
-    with LinesRead(engine_for(crm.url), since=None, orders=5) as pending:
+    with LinesRead(engine_for(crm.url), since=None, elsewhere=False) as pending:
         assert not pending._job.spawned
         assert len(pending.result()) > 0
-    with LinesRead(engine_for("sqlite://"), since=None, orders=10**9, min_orders=1) as pending:
+    with LinesRead(engine_for("sqlite://"), since=None, elsewhere=True) as pending:
         assert not pending._job.spawned
 
 
@@ -59,7 +59,7 @@ def test_from_another_thread_the_child_is_spawned_not_forked(crm):
     from concurrent.futures import ThreadPoolExecutor
 
     def run():
-        job = Elsewhere(_pid, spawn=True, fallback=lambda: None, what="test")
+        job = Elsewhere(_pid, elsewhere=True, fallback=lambda: None, what="test")
         return job.method, job.result()
 
     import os
