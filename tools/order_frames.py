@@ -58,17 +58,19 @@ def data_fingerprint(engine: Engine) -> str:
     pinned = _PINNED.get()
     if pinned is not None and pinned[0] == database_key(engine):
         return pinned[1]
+    return order_stats(engine)["fingerprint"]
+
+
+def order_stats(engine: Engine, *, upto: int | None = None) -> dict:
+    """Order count, largest id and the data fingerprint, of every order or (``upto``) of those with id <= upto."""
     nonrev = func.sum(case((Order.status.in_(NON_REVENUE_STATUSES), 1), else_=0))
+    stmt = select(func.count(Order.id), func.max(Order.id), func.sum(Order.total_amount), nonrev)
+    if upto is not None:
+        stmt = stmt.where(Order.id <= upto)
     with engine.connect() as conn:
-        count, max_id, total, bad = conn.execute(
-            select(func.count(Order.id), func.max(Order.id), func.sum(Order.total_amount), nonrev)
-        ).one()
-    return fingerprint_of(count=count, max_id=max_id, total=total, non_revenue=bad)
-
-
-def fingerprint_of(*, count, max_id, total, non_revenue) -> str:
-    raw = f"{count}:{max_id or 0}:{round(float(total or 0.0), 2)}:{non_revenue or 0}"
-    return hashlib.sha1(raw.encode()).hexdigest()[:16]
+        count, max_id, total, bad = conn.execute(stmt).one()
+    raw = f"{count}:{max_id or 0}:{round(float(total or 0.0), 2)}:{bad or 0}"
+    return {"count": int(count), "max_id": int(max_id or 0), "fingerprint": hashlib.sha1(raw.encode()).hexdigest()[:16]}
 
 
 @contextmanager

@@ -27,20 +27,20 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel
-from sqlalchemy import case, delete, func, inspect, select
+from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.engine import Connection, Engine
 
 from storage.db import engine_for, get_engine
 from storage.importers.bulk import bulk_write, insert_columns
 from storage.index_rebuild import indexes_rebuilt
-from storage.models import NON_REVENUE_STATUSES, Order, utcnow
+from storage.models import Order, utcnow
 from storage.models.features import CustomerFeatures, FeatureRefresh, MetricsRollup
 from tools.errors import ToolError
 from tools.line_frames import adopt_lines
 from tools.line_prefetch import LinesRead
 from tools.metrics.rollup_build import build_rollups, orders_frame, rollup_columns
 from tools.metrics.rollups import ROLLUPS, ROLLUPS_VERSION, month_start
-from tools.order_frames import OrderBook, fingerprint_of, order_book, pinned_fingerprint, to_ms
+from tools.order_frames import OrderBook, order_book, order_stats, pinned_fingerprint, to_ms
 from tools.second_process import SECOND_PROCESS_MIN_ORDERS, Elsewhere, can_share
 from tools.snapshot_rows import (
     AGGREGATE_COLUMNS,
@@ -111,7 +111,7 @@ def refresh_features(
     phases: dict[str, float | str] = {}
 
     tick = time.perf_counter()
-    stats = _order_stats(engine)
+    stats = order_stats(engine)
     previous = _latest(engine)
     phases["fingerprint"] = round(time.perf_counter() - tick, 3)
     tell("fingerprint", f"{stats['count']:,} orders, fingerprint {stats['fingerprint']}")
@@ -128,7 +128,7 @@ def refresh_features(
     appended_only = (
         not full
         and previous is not None
-        and _order_stats(engine, upto=previous.max_order_id)["fingerprint"] == previous.data_fingerprint
+        and order_stats(engine, upto=previous.max_order_id)["fingerprint"] == previous.data_fingerprint
     )
     # A full refresh replaces every row, so it need not read (and diff against) the old snapshot.
     old = read_snapshot(engine) if appended_only else normalise(pd.DataFrame(index=pd.Index([], name="customer_id")))
@@ -303,17 +303,6 @@ def _load(module: str, name: str):
     except (ImportError, AttributeError):
         log.info("%s.%s is not available", module, name)
         return None
-
-
-def _order_stats(engine: Engine, *, upto: int | None = None) -> dict:
-    nonrev = func.sum(case((Order.status.in_(NON_REVENUE_STATUSES), 1), else_=0))
-    stmt = select(func.count(Order.id), func.max(Order.id), func.sum(Order.total_amount), nonrev)
-    if upto is not None:
-        stmt = stmt.where(Order.id <= upto)
-    with engine.connect() as conn:
-        count, max_id, total, bad = conn.execute(stmt).one()
-    fingerprint = fingerprint_of(count=count, max_id=max_id, total=total, non_revenue=bad)
-    return {"count": int(count), "max_id": int(max_id or 0), "fingerprint": fingerprint}
 
 
 def _latest(engine: Engine) -> FeatureRefresh | None:
