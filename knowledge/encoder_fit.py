@@ -29,7 +29,7 @@ from scipy import sparse
 
 from knowledge.encoder_corpus import Corpus, build_corpus
 from knowledge.encoder_features import feature_matrix, frequent_bigrams
-from knowledge.model_build import BuildProgress
+from knowledge.model_build import BuildProgress, sif_weights, token_rows
 
 FIT_RECIPE = 1  # bump when anything below changes the table; old builds are then ignored
 SEED = 0
@@ -38,9 +38,7 @@ RIDGE = 1e-2  # chosen on the held-out split: 1e-3 fits the corpus tighter but g
 BIGRAM_MIN_COUNT = 2
 BIGRAM_LIMIT = 60_000
 CG_ITERATIONS = 120
-SIF = 1e-4
 TEACHER_BATCH = 256
-CLS_ID, SEP_ID = 101, 102
 
 
 class FitReport(BaseModel):
@@ -81,7 +79,7 @@ def build(out: Path, *, progress: BuildProgress | None = None, teacher=None, cor
     ids = [e.ids for e in tokenizer.encode_batch(corpus.texts, add_special_tokens=False)]
     targets = teacher_embeddings(teacher, corpus.texts, lengths=[len(i) for i in ids], say=say)
     clock.lap("teacher")
-    base = token_rows(teacher, vocab_size=vocab_size, say=say) * sif_weights(vocab_size)[:, None]
+    base = token_rows(teacher, vocab_size=vocab_size, say=say) * sif_weights(vocab_size).astype(np.float32)[:, None]
     clock.lap("vocabulary")
 
     order = np.random.default_rng(SEED).permutation(len(ids))
@@ -123,25 +121,6 @@ def teacher_embeddings(teacher, texts: list[str], *, lengths: list[int], say: Bu
         out[rows] = teacher.encode([texts[i] for i in rows])
         say("teacher", min(start + TEACHER_BATCH, len(order)), len(order))
     return out
-
-
-def token_rows(teacher, *, vocab_size: int, say: BuildProgress) -> np.ndarray:
-    """Each vocabulary token through the encoder alone, mean-pooled (model2vec's distillation)."""
-    rows = []
-    for start in range(0, vocab_size, 1024):
-        ids = np.arange(start, min(start + 1024, vocab_size), dtype=np.int64)
-        # [SEP] token [CLS], reversed on purpose: model2vec found it distils better than [CLS] token [SEP].
-        batch = np.stack([np.full_like(ids, SEP_ID), ids, np.full_like(ids, CLS_ID)], axis=1)
-        rows.append(teacher.run_ids(batch, np.ones_like(batch)))
-        say("vocabulary", min(start + 1024, vocab_size), vocab_size)
-    return np.concatenate(rows).astype(np.float32)
-
-
-def sif_weights(vocab_size: int) -> np.ndarray:
-    # WordPiece ids roughly follow frequency; Zipf-based SIF weights damp frequent tokens.
-    rank = np.arange(1, vocab_size + 1, dtype=np.float64)
-    prob = 1.0 / (rank * np.log(1.78 * vocab_size))
-    return (SIF / (SIF + prob)).astype(np.float32)
 
 
 def ridge(x: sparse.csr_matrix, y: np.ndarray, *, prior: np.ndarray, ridge: float, iterations: int,

@@ -54,36 +54,37 @@ class OnnxEncoder:
     dims = 384
 
     def __init__(self, *, quantized: bool, threads: int | None = None):
+        self.variant = "minilm-onnx-int8" if quantized else "minilm-onnx"
+        self._path = str(model_build.onnx_path(quantized=quantized))
+        self._threads = threads or get_settings().threads
+        # Keyed by "single thread": each session is opened on first use, so a process that only
+        # indexes (or only answers queries) never pays for loading the other one.
+        self._sessions: dict[bool, object] = {}
+        self._locks = {True: threading.Lock(), False: threading.Lock()}
+
+    def _open(self, single: bool):
         import onnxruntime as ort
 
-        self.variant = "minilm-onnx-int8" if quantized else "minilm-onnx"
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or get_settings().threads
+        options.intra_op_num_threads = 1 if single else self._threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
-        path = model_build.onnx_path(quantized=quantized)
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self._lock = threading.Lock()
-        # A search query is one short text: too little work to share between threads, and on a
-        # busy machine the spinning second thread made it slower (27 ms vs 15 ms p50 measured here).
-        single = ort.SessionOptions()
-        single.intra_op_num_threads = 1
-        single.inter_op_num_threads = 1
-        single.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        single.log_severity_level = 3
-        single.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._single = ort.InferenceSession(str(path), single, providers=["CPUExecutionProvider"])
-        self._single_lock = threading.Lock()
+        if single:
+            # A search query is one short text: too little work to share between threads, and on a
+            # busy machine the spinning second thread made it slower (27 ms vs 15 ms p50 measured here).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return ort.InferenceSession(self._path, options, providers=["CPUExecutionProvider"])
 
     def run_ids(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Mean-pooled, unnormalised states for padded id and mask arrays."""
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        if len(ids) <= SINGLE_THREAD_BELOW:
-            with self._single_lock:
-                return self._single.run(None, feeds)[0]
-        with self._lock:
-            return self._session.run(None, feeds)[0]
+        single = len(ids) <= SINGLE_THREAD_BELOW
+        with self._locks[single]:
+            session = self._sessions.get(single)
+            if session is None:
+                session = self._sessions[single] = self._open(single)
+            return session.run(None, feeds)[0]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dims), dtype=np.float32)

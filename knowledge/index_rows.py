@@ -85,15 +85,6 @@ class RowBatch:
             docs=[d for b in batches for d in b.docs],
         )
 
-    def take(self, rows: np.ndarray) -> RowBatch:
-        picked = [int(r) for r in rows]
-        return RowBatch(
-            ids=[self.ids[r] for r in picked], vectors=self.vectors[rows],
-            columns={k: v[rows] for k, v in self.columns.items()},
-            channels=[self.channels[r] for r in picked], kinds=[self.kinds[r] for r in picked],
-            docs=[self.docs[r] for r in picked],
-        )
-
     def with_owner(self, owner: int) -> RowBatch:
         columns = dict(self.columns)
         columns["owner"] = np.full(len(self), owner, dtype=np.int64)

@@ -30,8 +30,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from knowledge.index_files import IndexFiles
 from knowledge.index_rows import RowBatch
 from knowledge.segment import Segment
@@ -261,14 +259,3 @@ def forget_handles() -> None:
     with _HANDLES_LOCK:
         _HANDLES.clear()
 
-
-def agrees_with_chroma(state: IndexState, collection, sample: int = 200) -> bool:
-    """Spot check (tests, diagnostics): the same ids and vectors as Chroma for a sample of rows."""
-    got = collection.get(include=["embeddings"], limit=sample)
-    keys = {state.key((i, int(r))): (i, int(r)) for i, seg in enumerate(state.segments)
-            for r in np.flatnonzero(~state.dead[i] if state.dead[i] is not None else np.ones(seg.n, bool))}
-    for cid, vector in zip(got["ids"], got["embeddings"], strict=True):
-        ref = keys.get(cid)
-        if ref is None or not np.allclose(state.segments[ref[0]].vectors[ref[1]], vector, atol=1e-6):
-            return False
-    return True

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 RECIPE_VERSION = 1
 STATIC_DIMS = 256
 STATIC_SIF = 1e-4
+CLS_ID, SEP_ID = 101, 102
 _ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 BuildProgress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -205,27 +206,36 @@ def _build_quantized(out: Path) -> None:
     )
 
 
-def _distil_static(out: Path) -> None:
-    from knowledge.encoders import OnnxEncoder, load_tokenizer
-
-    encoder = OnnxEncoder(quantized=False)
-    vocab_size = load_tokenizer().get_vocab_size()
-    cls_id, sep_id = 101, 102
+def token_rows(encoder, *, vocab_size: int, say: BuildProgress | None = None) -> np.ndarray:
+    """Each vocabulary token through the encoder alone, mean-pooled (model2vec's distillation)."""
     rows = []
     for start in range(0, vocab_size, 1024):
         ids = np.arange(start, min(start + 1024, vocab_size), dtype=np.int64)
         # [SEP] token [CLS] (reversed on purpose): model2vec found it distils better than [CLS] token [SEP].
-        batch = np.stack([np.full_like(ids, sep_id), ids, np.full_like(ids, cls_id)], axis=1)
+        batch = np.stack([np.full_like(ids, SEP_ID), ids, np.full_like(ids, CLS_ID)], axis=1)
         rows.append(encoder.run_ids(batch, np.ones_like(batch)))
-    table = np.concatenate(rows).astype(np.float64)
+        if say:
+            say("vocabulary", min(start + 1024, vocab_size), vocab_size)
+    return np.concatenate(rows).astype(np.float32)
+
+
+def sif_weights(vocab_size: int) -> np.ndarray:
+    """Zipf-based SIF weights (float64): WordPiece ids roughly follow frequency, so frequent tokens are damped."""
+    rank = np.arange(1, vocab_size + 1, dtype=np.float64)
+    prob = 1.0 / (rank * np.log(1.78 * vocab_size))
+    return STATIC_SIF / (STATIC_SIF + prob)
+
+
+def _distil_static(out: Path) -> None:
+    from knowledge.encoders import OnnxEncoder, load_tokenizer
+
+    vocab_size = load_tokenizer().get_vocab_size()
+    table = token_rows(OnnxEncoder(quantized=False), vocab_size=vocab_size).astype(np.float64)
     table -= table.mean(axis=0)
     # PCA by SVD: keeps the directions that separate tokens, drops the shared offset.
     _, _, vt = np.linalg.svd(table, full_matrices=False)
     table = table @ vt[:STATIC_DIMS].T
-    # WordPiece ids roughly follow frequency; Zipf-based SIF weights damp frequent tokens.
-    rank = np.arange(1, vocab_size + 1, dtype=np.float64)
-    prob = 1.0 / (rank * np.log(1.78 * vocab_size))
-    table *= (STATIC_SIF / (STATIC_SIF + prob))[:, None]
+    table *= sif_weights(vocab_size)[:, None]
     np.save(out, table.astype(np.float32))
 
 

@@ -22,12 +22,6 @@ class Selection:
     ranges: list[tuple[int, int, np.ndarray | None]] = field(default_factory=list)
     rows: np.ndarray | None = None  # sorted
 
-    @classmethod
-    def from_range(cls, start: int, end: int, mask: np.ndarray | None) -> Selection:
-        sel = cls()
-        sel.add_range(start, end, mask)
-        return sel
-
     def add_range(self, start: int, end: int, mask: np.ndarray | None) -> None:
         if end <= start:
             return

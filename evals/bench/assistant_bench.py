@@ -29,17 +29,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from evals.bench.tools_bench import _pct
+
 P95_TARGET_MS = 150.0
 # Questions answered by vector search need the 100k database's interactions embedded (hours at
 # ~100 docs/s); the knowledge bench measures that path on its own.
 SKIPPED_TOOLS = {"interaction_history"}
 # Dialogues that end in a write would change the database between passes.
 WRITE_TOOLS = {"log_interaction", "assign_customer"}
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def _questions() -> list[list]:

@@ -17,29 +17,19 @@ Environment: CRM_BENCH_EMBED_VARIANTS (comma list), CRM_BENCH_SPEED_DOCS (defaul
 from __future__ import annotations
 
 import os
-import time
 import typing
 
-from evals.bench.knowledge_bench import banking77_accuracy, embedding_speed
+from evals.bench.knowledge_bench import (
+    banking77_accuracy,
+    demo_chunk_texts,
+    embedding_speed,
+    prepare_encoders,
+)
 
 VARIANTS = ("minilm-torch", "minilm-onnx-int8", "minilm-static", "minilm-static-fit")
 REFERENCE = "minilm-torch"
 TARGET_RATE = 1000.0
 TARGET_LOSS = 2.0
-
-
-def demo_chunk_texts(url: str) -> list[str]:
-    """The demo's chunk texts, as ``crm index`` embeds them."""
-    from sqlmodel import Session
-
-    from knowledge.documents import build_chunks
-    from knowledge.indexing import iter_documents
-    from knowledge.settings import get_settings
-    from storage.db import engine_for
-
-    with Session(engine_for(url)) as session:
-        docs = list(iter_documents(session))
-    return [c.embed_text for d in docs for c in build_chunks(d, max_tokens=get_settings().chunk_tokens)]
 
 
 def _configurable(variant: str) -> bool:
@@ -51,17 +41,12 @@ def _configurable(variant: str) -> bool:
 def main() -> None:
     from evals.bench.knowledge_scale import bench_dir
     from evals.knowledge.run import index_and_score, prepare_demo
-    from knowledge.encoders import prepare_encoder
 
     variants = [v.strip() for v in os.environ.get("CRM_BENCH_EMBED_VARIANTS", ",".join(VARIANTS)).split(",")
                 if v.strip()]
     if REFERENCE not in variants:
         variants.insert(0, REFERENCE)
-    for variant in variants:
-        began = time.perf_counter()
-        prepare_encoder(variant)  # a first-use build must not land inside a timed section
-        if time.perf_counter() - began > 5:
-            print(f"built {variant} in {time.perf_counter() - began:.0f} s (first use on this machine)")
+    prepare_encoders(variants)
     home = bench_dir() / "knowledge-demo"
     url = prepare_demo(home)
     distinct = list(dict.fromkeys(demo_chunk_texts(url)))

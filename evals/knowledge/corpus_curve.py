@@ -159,7 +159,7 @@ def probe(url: str) -> tuple[list[str], np.ndarray]:
     """PROBE distinct chunk texts of the demo and their plain MiniLM (torch) embeddings (cached)."""
     import hashlib
 
-    from evals.bench.embedding_bench import demo_chunk_texts
+    from evals.bench.knowledge_bench import demo_chunk_texts
     from knowledge.encoders import get_encoder
 
     texts = list(dict.fromkeys(demo_chunk_texts(url)))

@@ -41,7 +41,7 @@ class CachedTeacher:
         return self._rows[[self._row_of[t] for t in texts]]
 
     def run_ids(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        # encoder_fit.token_rows asks for [SEP] token [CLS] triples; the middle column is the token.
+        # model_build.token_rows asks for [SEP] token [CLS] triples; the middle column is the token.
         return self._vocabulary[ids[:, 1]]
 
 
@@ -59,8 +59,9 @@ def teacher_for(corpus: Corpus) -> CachedTeacher:
 
 
 def _compute(corpus: Corpus, rows_path: Path, vocab_path: Path) -> None:
-    from knowledge.encoder_fit import teacher_embeddings, token_rows
+    from knowledge.encoder_fit import teacher_embeddings
     from knowledge.encoders import OnnxEncoder, load_tokenizer
+    from knowledge.model_build import token_rows
 
     teacher = OnnxEncoder(quantized=True)
     tokenizer = load_tokenizer()
