@@ -197,14 +197,6 @@ def order_book(engine: Engine, *, fingerprint: str | None = None) -> OrderBook:
     return book
 
 
-def adopt_book(book: OrderBook) -> None:
-    """Make ``book`` the shared one (a refresh read it under a pinned fingerprint)."""
-    with _LOCK:
-        if _CACHE.get("book") is not book:
-            _CACHE.clear()
-            _CACHE["book"] = book
-
-
 def _code(column, vocabulary: tuple[str, ...]):
     return case(*[(column == v, i) for i, v in enumerate(vocabulary)], else_=-1)
 
@@ -278,16 +270,6 @@ def load_orders(engine: Engine, *, before: datetime, fingerprint: str | None = N
         if _CACHE.get("book") is book:
             _CACHE["frame"] = (key, frame)
     return frame
-
-
-def columns_frame(rows, names: list[str], dtypes: list[str]) -> pd.DataFrame:
-    """A typed frame from result rows (tuples or SQLAlchemy Rows), built column by column.
-
-    ``pd.DataFrame(rows)`` probes each SQLAlchemy Row with ``hasattr``, which raises and
-    catches an exception per row: 25 s of 37 for a million orders. Transposing first costs ~1 s.
-    """
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
-    return pd.DataFrame({n: np.asarray(c, dtype=d) for n, c, d in zip(names, columns, dtypes, strict=True)})
 
 
 def day_of(moment: datetime) -> float:
