@@ -32,9 +32,10 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from pydantic import BaseModel, Field
 from sqlalchemy import insert, text
 
+from assistant.inputs import MAX_QUESTION_CHARS
 from assistant.pii_tokens import restore_arguments, vault_for
 from storage.models import AuditEntry
-from storage.retry import run_with_retry
+from storage.retry import driver_detail, run_with_retry
 from tools.context import ToolContext
 from tools.errors import ToolError
 from tools.results import ToolResult
@@ -43,7 +44,6 @@ logger = logging.getLogger(__name__)
 
 # Error codes that mean "not in your scope" (indistinguishable, by design, from "does not exist").
 REFUSAL_CODES = frozenset({"not_found", "permission_denied"})
-MAX_QUESTION_CHARS = 4000
 MAX_ARGUMENT_CHARS = 2000
 _PII_TOKEN = "⟦PII:"
 _ROUTER_KEY = "router"  # assistant.router.dialogue.ROUTER_KEY, without importing the router here
@@ -129,7 +129,9 @@ def record_turn(
         logger.error(
             "AUDIT WRITE FAILED (%s: %s); the turn is not in audit_log: user_id=%s channel=%s at=%s thread=%s "
             "outcome=%s tools=%s records=%s",
-            type(exc).__name__, _reason(exc), context.user_id, context.channel, context.now.isoformat(), thread_id,
+            # The driver's first line only: SQLAlchemy's text would repeat the rows' parameters (questions,
+            # arguments) into the log.
+            type(exc).__name__, driver_detail(exc), context.user_id, context.channel, context.now.isoformat(), thread_id,
             outcome, [c.tool for c in calls], sorted({r for c in calls for r in c.records}),
         )
         return False
@@ -162,14 +164,6 @@ def messages_after_failure(agent: Any, *, thread_id: str, question: str) -> list
             # Only this turn's question: an older one means the failure came before it was saved.
             return messages[i:] if messages[i].text.strip() == question else []
     return []
-
-
-def _reason(exc: Exception) -> str:
-    # The driver's own message, first line only: SQLAlchemy's text would repeat the rows' parameters,
-    # question and arguments included, into the log.
-    cause = getattr(exc, "orig", None) or exc
-    lines = str(cause).strip().splitlines()
-    return lines[0] if lines else type(cause).__name__
 
 
 def _records(reply: ToolMessage | None) -> list[str]:

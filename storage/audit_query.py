@@ -73,12 +73,19 @@ def find_audit(engine: Engine, *, filters: AuditFilter) -> list[AuditRow]:
     if filters.channel:
         query = query.where(AuditEntry.channel == filters.channel)
     if filters.record:
-        # The JSON list as text, on both backends; the quotes stop "customer:1" matching "customer:12".
-        query = query.where(cast(AuditEntry.records, String).like(f'%"{filters.record}"%'))
+        query = query.where(citing(filters.record))
     query = query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(filters.limit)
     with Session(engine) as session:
         rows = session.exec(query).all()
     return [AuditRow(**entry.model_dump(), user_email=email, user_name=name) for entry, email, name in rows]
+
+
+def citing(record: str):
+    """WHERE clause: rows whose ``records`` name ``record`` (``"customer:12"``).
+
+    The JSON list as text, on both backends; the quotes stop "customer:1" matching "customer:12".
+    """
+    return cast(AuditEntry.records, String).contains(f'"{record}"', autoescape=True)
 
 
 def resolve_user(engine: Engine, who: str) -> StaffUser | None:

@@ -37,13 +37,13 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Table, cast, delete, func, select, update
-from sqlalchemy import Text as SqlText
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlmodel import Session as SQLModelSession
 from sqlmodel import SQLModel
 
+from storage.audit_query import citing
 from storage.errors import StorageError
 from storage.gdpr_mentions import (
     ERASED_TEXT,
@@ -132,7 +132,7 @@ def _rows(session: Session, stmt) -> list[dict[str, Any]]:
 
 def audit_rows_citing(customer_id: int):
     """WHERE clause: audit rows whose records name this customer (``"customer:12"``, quotes included)."""
-    return cast(AuditEntry.records, SqlText).contains(f'"customer:{int(customer_id)}"', autoescape=True)
+    return citing(f"customer:{int(customer_id)}")
 
 
 def collect(session: Session, customer: Customer) -> dict[str, Any]:

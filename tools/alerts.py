@@ -31,7 +31,7 @@ from tools.alerts_rules import (
     spend_drop,
     vip_quiet,
 )
-from tools.alerts_text import ALERT_KINDS, SEVERITY_ZH, reasons, title
+from tools.alerts_text import ALERT_KINDS, reasons, title
 from tools.context import ToolContext
 from tools.results import Citation, Column, Table, ToolResult
 
@@ -133,8 +133,12 @@ def compute_alerts(ctx: ToolContext, *, kinds: list[str] | tuple[str, ...] | Non
                           owner_name=names[f.customer_id][2], first_seen_at=firsts.get(f.key))
         for f in findings
     ]
-    alerts.sort(key=lambda a: (SEVERITY_RANK[a.severity], ALERT_KINDS.index(a.kind), a.customer_id))
-    return _result(alerts, now=now, source=source)
+    return _result(ranked(alerts), now=now, source=source)
+
+
+def ranked(alerts: list[Alert]) -> list[Alert]:
+    """Most severe first, then by kind and customer: the order every list and message shows."""
+    return sorted(alerts, key=lambda a: (SEVERITY_RANK[a.severity], ALERT_KINDS.index(a.kind), a.customer_id))
 
 
 _COLUMNS = [
@@ -165,7 +169,3 @@ def _result(alerts: list[Alert], *, now: datetime, source: str) -> AlertsResult:
         citations=[Citation(kind="customer", id=a.customer_id, label=a.customer_name) for a in alerts[:50]],
         alerts=alerts, counts=counts, as_of=now, source=source,
     )
-
-
-def severity_label(severity: str, lang: str = "en") -> str:
-    return SEVERITY_ZH.get(severity, severity) if lang == "zh" else severity

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from storage.models import AuditEntry, PoolHistory, StaffUser
+from storage.models import PoolHistory, StaffUser
+from tools.audit import audit_write
 from tools.context import ToolContext
 from tools.errors import InvalidArgument, NotFound, ToolError
 from tools.lookup import resolve_customer
@@ -106,13 +108,11 @@ def undo_arguments_for(ctx: ToolContext, *, history_id: int | None = None, last:
         if last:
             if ctx.user_id is None:
                 raise InvalidArgument("--last needs a signed-in staff member (--as EMAIL); give the pool history id")
-            row = session.exec(select(PoolHistory).where(PoolHistory.by_user_id == ctx.user_id)
-                               .order_by(PoolHistory.id.desc())).first()
             # "Undo my last change" means a change, not an earlier undo (that would be a redo).
-            while row is not None and (row.reason or "").startswith(UNDO_MARKER.split("#")[0]):
-                row = session.exec(select(PoolHistory).where(PoolHistory.by_user_id == ctx.user_id,
-                                                             PoolHistory.id < row.id)
-                                   .order_by(PoolHistory.id.desc())).first()
+            not_an_undo = or_(PoolHistory.reason.is_(None),
+                              ~PoolHistory.reason.startswith(UNDO_MARKER.split("#")[0], autoescape=True))
+            row = session.exec(select(PoolHistory).where(PoolHistory.by_user_id == ctx.user_id, not_an_undo)
+                               .order_by(PoolHistory.id.desc())).first()
             if row is None:
                 raise NotFound("you have made no ownership change to undo")
         else:
@@ -132,7 +132,6 @@ def undo_arguments_for(ctx: ToolContext, *, history_id: int | None = None, last:
 def audit_refused(ctx: ToolContext, *, tool: str, arguments: dict, records: list[str], reason: str) -> None:
     """A refused write leaves a trace too, in its own transaction (the write's own one was rolled back)."""
     with Session(ctx.engine) as session:
-        session.add(AuditEntry(at=ctx.now, user_id=ctx.user_id, channel=ctx.channel, action="write", tool=tool,
-                               arguments={**arguments, "refused": reason[:500]}, records=records,
-                               outcome="refused"))
+        audit_write(session, ctx, tool=tool, arguments={**arguments, "refused": reason[:500]}, records=records,
+                    outcome="refused")
         session.commit()

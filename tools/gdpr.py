@@ -47,6 +47,7 @@ from storage.gdpr import (
     personal_terms,
 )
 from storage.models import AuditEntry, Customer, Role
+from tools.audit import audit_write
 from tools.context import ToolContext
 from tools.errors import Ambiguous, NotFound, PermissionDenied
 from tools.gdpr_vectors import vector_chunks
@@ -124,10 +125,10 @@ class GdprExport(BaseModel):
         ]
 
 
-def _audit(ctx: ToolContext, *, action: str, tool: str, customer_id: int, arguments: dict, outcome: str = "ok") -> AuditEntry:
-    return AuditEntry(at=ctx.now, user_id=ctx.user_id, channel=ctx.channel, action=action, tool=tool,
-                      arguments={"customer_id": customer_id, **arguments}, records=[f"customer:{customer_id}"],
-                      outcome=outcome)
+def _audit(session: Session, ctx: ToolContext, *, action: str, tool: str, customer_id: int, arguments: dict,
+           outcome: str = "ok") -> None:
+    audit_write(session, ctx, action=action, tool=tool, arguments={"customer_id": customer_id, **arguments},
+                records=[f"customer:{customer_id}"], outcome=outcome)
 
 
 def export_customer(ctx: ToolContext, *, customer: str | int, out: Path | None = None) -> GdprExport:
@@ -153,15 +154,15 @@ def export_customer(ctx: ToolContext, *, customer: str | int, out: Path | None =
     result = GdprExport(customer_id=cid, path=str(out) if out else None, sha256=hashlib.sha256(body).hexdigest(),
                         rows={k: len(v) for k, v in data["tables"].items()}, mentions=len(data["mentions"]),
                         vector_chunks=len(chunks), vector_status=status, document=document, body=body)
-    entry = _audit(ctx, action="export", tool="gdpr.export", customer_id=cid,
-                   arguments={"rows": result.rows, "mentions": result.mentions, "vector_chunks": result.vector_chunks,
-                              "sha256": result.sha256, "to_file": out is not None})
+    audit = {"action": "export", "tool": "gdpr.export", "customer_id": cid,
+             "arguments": {"rows": result.rows, "mentions": result.mentions, "vector_chunks": result.vector_chunks,
+                           "sha256": result.sha256, "to_file": out is not None}}
     if out is None:
-        _commit_audit(ctx, entry)
+        _commit_audit(ctx, **audit)
         return result
     temp = _write_temp(Path(out), body)
     try:
-        _commit_audit(ctx, entry)
+        _commit_audit(ctx, **audit)
         os.replace(temp, out)
     except BaseException:
         temp.unlink(missing_ok=True)
@@ -169,9 +170,9 @@ def export_customer(ctx: ToolContext, *, customer: str | int, out: Path | None =
     return result
 
 
-def _commit_audit(ctx: ToolContext, entry: AuditEntry) -> None:
+def _commit_audit(ctx: ToolContext, **fields: Any) -> None:
     with Session(ctx.engine) as session:
-        session.add(entry)
+        _audit(session, ctx, **fields)
         session.commit()
 
 
@@ -295,7 +296,7 @@ def erase_customer(
             if dry_run or not changed:
                 session.rollback()
             else:
-                session.add(_audit(ctx, action="erase", tool="gdpr.erase", customer_id=cid, arguments=_counts(report)))
+                _audit(session, ctx, action="erase", tool="gdpr.erase", customer_id=cid, arguments=_counts(report))
                 session.commit()
         except BaseException:
             session.rollback()
@@ -336,12 +337,12 @@ def _after_commit(ctx: ToolContext, result: Erasure, report: ErasureReport, term
             result.memory_error = f"{type(exc).__name__}: {exc}"
     if result.already_erased and not result.vectors_removed and result.complete:
         return  # a no-op: nothing happened worth a row
-    _commit_audit(ctx, _audit(
+    _commit_audit(
         ctx, action="erase", tool="gdpr.erase_outside_db", customer_id=cid,
         arguments={"vectors_removed": result.vectors_removed, "reindexed": result.reindexed,
                    "memory_threads_removed": result.memory_threads_removed},
         outcome="ok" if result.complete else "incomplete",
-    ))
+    )
 
 
 __all__ = ["RULES", "Erasure", "GdprExport", "customer_id_of", "erase_customer", "export_customer", "require_admin",

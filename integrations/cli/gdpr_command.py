@@ -112,9 +112,9 @@ def _purge(ctx, *, as_json: bool) -> None:
 
 
 def _interactive() -> bool:
-    import sys
+    from integrations.cli.confirm import stdin_is_tty
 
-    return sys.stdin.isatty()
+    return stdin_is_tty()
 
 
 def _confirm(customer_id: int) -> None:
@@ -159,16 +159,10 @@ class _tool_errors:  # noqa: N801 - used as a statement: `with _tool_errors():`
         return None
 
     def __exit__(self, kind, exc, _tb) -> bool:
+        from integrations.cli.tool_command import _print_error
         from storage.errors import StorageError
-        from tools.errors import Ambiguous, ToolError
+        from tools.errors import ToolError
 
         if exc is None or not isinstance(exc, ToolError | StorageError):
             return False
-        from rich.markup import escape
-
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        if isinstance(exc, Ambiguous):
-            for c in exc.candidates:
-                err_console.print(f"  - {c.id}: {c.label}" + (f" ({c.detail})" if c.detail else ""),
-                                  markup=False, highlight=False)
-        raise typer.Exit(1)
+        _print_error(exc, as_json=False)  # raises typer.Exit(1)

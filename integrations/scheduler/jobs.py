@@ -39,7 +39,7 @@ from integrations.slack.alert_messages import (
 )
 from storage.db import engine_for
 from storage.models import AlertRecord, StaffUser, utcnow
-from tools.alerts import Alert, alert_from_record, compute_alerts
+from tools.alerts import Alert, alert_from_record, compute_alerts, ranked
 from tools.alerts_ledger import Claim, delivered_keys
 from tools.context import ToolContext
 
@@ -148,6 +148,15 @@ def _audit(runtime: Runtime, run: RunReport) -> None:
         session.commit()
 
 
+def _delivery(runtime: Runtime, *, dry_run: bool) -> SlackDelivery | None:
+    """The run's sender, after settling what a crashed sender left pending; None for a dry run."""
+    if dry_run:
+        return None
+    delivery = runtime.delivery()
+    delivery.recover(lambda claim: rebuild(claim, runtime=runtime))
+    return delivery
+
+
 def _system(runtime: Runtime) -> ToolContext:
     return ToolContext.system(now=runtime.clock(), database_url=runtime.database_url)
 
@@ -159,9 +168,7 @@ def send_alerts(runtime: Runtime, *, dry_run: bool = False) -> RunReport:
     for a in result.alerts:
         if a.owner_id is not None:
             by_owner[a.owner_id].append(a)
-    delivery = None if dry_run else runtime.delivery()
-    if delivery is not None:
-        delivery.recover(lambda claim: rebuild(claim, runtime=runtime))
+    delivery = _delivery(runtime, dry_run=dry_run)
     staff = _staff(runtime, list(by_owner))
     for owner_id, alerts in sorted(by_owner.items()):
         person = staff.get(owner_id)
@@ -204,9 +211,7 @@ def send_digest(runtime: Runtime, *, channel: str | None, window: timedelta, dry
         alerts = recorded_alerts(runtime, since=since)
     run = RunReport(report="digest", alerts=len(alerts))
     recipient = f"channel:{channel}"
-    delivery = None if dry_run else runtime.delivery()
-    if delivery is not None:
-        delivery.recover(lambda claim: rebuild(claim, runtime=runtime))
+    delivery = _delivery(runtime, dry_run=dry_run)
     new = _undelivered(runtime, recipient, alerts)
     if delivery is None:
         run.planned = [Planned(recipient, channel, [a.key for a in chunk]) for chunk in _chunks(new, DIGEST_BATCH)]
@@ -230,9 +235,8 @@ def send_vip_report(runtime: Runtime, *, channel: str | None, frequency: str, dr
     key = f"{REPORT_PREFIX}{start.isoformat()}:{end.isoformat()}"
     recipient = f"channel:{channel}"
     run = RunReport(report="vip_report")
-    delivery = None if dry_run else runtime.delivery()
+    delivery = _delivery(runtime, dry_run=dry_run)
     if delivery is not None:
-        delivery.recover(lambda claim: rebuild(claim, runtime=runtime))
         run.stats = delivery.stats
     if key in delivered_keys(runtime.engine, recipient=recipient, keys=[key]):
         return run
@@ -282,7 +286,6 @@ def upload_report_charts(runtime: Runtime, result, *, channel: str, thread_ts: s
 
 def recorded_alerts(runtime: Runtime, *, since: datetime | None = None, keys: list[str] | None = None) -> list[Alert]:
     """Stored alerts (seen since ``since``, or with these keys) with today's names, most severe first."""
-    from tools.alerts import ALERT_KINDS, SEVERITY_RANK
     from tools.alerts_memory import recorded_since
     from tools.alerts_source import people
 
@@ -298,8 +301,7 @@ def recorded_alerts(runtime: Runtime, *, since: datetime | None = None, keys: li
                           owner_name=names[r.customer_id][2], first_seen_at=r.first_seen_at)
         for r in rows if r.customer_id in names
     ]
-    alerts.sort(key=lambda a: (SEVERITY_RANK[a.severity], ALERT_KINDS.index(a.kind), a.customer_id))
-    return alerts
+    return ranked(alerts)
 
 
 def rebuild(claim: Claim, *, runtime: Runtime) -> Outgoing | None:
